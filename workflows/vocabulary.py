@@ -1,0 +1,78 @@
+"""The words of the support desk, shared by config, storage, workflows and templates.
+
+Values are the strings stored in the database and shown in `supportbot export`; they are part of the
+operator contract, so never rename one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class IssueType(StrEnum):
+    TECHNICAL_ISSUE = "technical_issue"
+    QUESTION = "question"
+    FEATURE_REQUEST = "feature_request"
+
+
+class IntakeSource(StrEnum):
+    """How a ticket came to be."""
+
+    MESSAGE = "message"
+    MENTION = "mention"
+    REACTION = "reaction"
+    SHORTCUT = "shortcut"
+    MODAL = "modal"
+
+
+class EventKind(StrEnum):
+    """Entries of a ticket's append-only event log; later capabilities add their own."""
+
+    OPENED = "opened"
+    DESCRIPTION_EDITED = "description_edited"
+    SOURCE_DELETED = "source_deleted"
+    MESSAGE_ADDED = "message_added"
+    MESSAGE_EDITED = "message_edited"
+    MESSAGE_DELETED = "message_deleted"
+    CARD_POSTED = "card_posted"
+    CARD_DELIVERY_FAILED = "card_delivery_failed"
+    ALSO_REQUESTED = "also_requested"
+
+
+PRIORITY_LABELS: dict[Priority, str] = {
+    Priority.LOW: "Low",
+    Priority.MEDIUM: "Medium",
+    Priority.HIGH: "High",
+    Priority.URGENT: "Urgent",
+}
+
+ISSUE_TYPE_LABELS: dict[IssueType, str] = {
+    IssueType.TECHNICAL_ISSUE: "Technical issue",
+    IssueType.QUESTION: "Question or guidance",
+    IssueType.FEATURE_REQUEST: "Feature request",
+}
+
+STATUS_LABELS: dict[TicketStatus, str] = {
+    TicketStatus.OPEN: "Open",
+    TicketStatus.CLAIMED: "Claimed",
+    TicketStatus.WAITING_ON_CUSTOMER: "Waiting on customer",
+    TicketStatus.ESCALATED: "Escalated",
+    TicketStatus.RESOLVED: "Resolved",
+    TicketStatus.CLOSED: "Closed",
+}
