@@ -1,0 +1,836 @@
+"""The desk's YAML config (`supportbot.yml`): a typed, frozen model, its loader and its validation.
+
+Whoever edits the config is a Slack admin, not a Python developer, so every problem is reported in
+plain English against the dotted key it concerns ("intake[1].channel"), all problems at once, and
+nothing here leaks pydantic wording. The rest of the code only ever sees a valid `DeskConfig`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, ClassVar, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from workflows.vocabulary import Priority
+
+__all__ = [
+    "DEFAULT_SLA",
+    "WEEKDAYS",
+    "BusinessHours",
+    "ConfigFileError",
+    "ConfigInvalid",
+    "ConfigProblem",
+    "CustomerChannel",
+    "DeskConfig",
+    "Digests",
+    "EngineeringTarget",
+    "FeatureRequests",
+    "IntakeChannel",
+    "KnowledgeBase",
+    "Reactions",
+    "SlaTarget",
+    "format_problems",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
+
+DEFAULT_PATH = "supportbot.yml"
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+
+
+class ConfigFileError(Exception):
+    """The file itself can't be used (missing, unreadable, not YAML, not a mapping).
+
+    `str(e)` is one line naming the path and the cause, fit for a log line or a CLI error.
+    """
+
+    def __init__(self, path: str, cause: str = "cannot be used") -> None:
+        self.path = path
+        self.cause = " ".join(cause.split())
+        super().__init__(f"{path}: {self.cause}")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the config; `key` is the dotted path ("" for the whole file)."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
+def format_problems(problems: Iterable[ConfigProblem]) -> str:
+    """One "key: message" line per problem, as printed by `supportbot check-config`."""
+    return "\n".join(str(problem) for problem in problems)
+
+
+class ConfigInvalid(Exception):
+    """The file was read but its content is wrong; `problems` holds every problem found."""
+
+    def __init__(self, problems: Sequence[ConfigProblem], *, source: str = DEFAULT_PATH) -> None:
+        self.problems: list[ConfigProblem] = list(problems)
+        self.source = source
+        super().__init__(format_problems(self.problems))
+
+
+# --------------------------------------------------------------------------------------------------
+# Small parsers and the plain-English errors they raise
+
+_ERROR_TYPE = "supportbot_config"
+
+
+def _problem(message: str, *, at: tuple[str | int, ...] = ()) -> PydanticCustomError:
+    """A validation error whose message reaches the admin verbatim (optionally at a sub-key)."""
+    return PydanticCustomError(_ERROR_TYPE, "{message}", {"message": message, "at": at})
+
+
+def _problems(found: list[tuple[tuple[str | int, ...], str]]) -> PydanticCustomError:
+    """Several problems raised at once, each at its own sub-key (used by whole-list checks)."""
+    summary = "; ".join(message for _, message in found)
+    return PydanticCustomError(_ERROR_TYPE, "{message}", {"message": summary, "many": found})
+
+
+def _show(value: object) -> str:
+    """How a bad value is quoted back to the admin."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_DURATION_RE = re.compile(
+    r"(?:(?P<d>\d+)\s*d)?\s*(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+)\s*s)?",
+    re.IGNORECASE,
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read "15m", "4h", "2d", "90s", "1h30m": the config's one spelling of a duration."""
+    if not isinstance(text, str):
+        raise ValueError(f"{_show(text)} is not a duration (use 15m, 4h, 2d)")
+    cleaned = text.strip()
+    match = _DURATION_RE.fullmatch(cleaned)
+    if not cleaned or match is None or not any(match.groupdict().values()):
+        raise ValueError(f"{text!r} is not a duration (use 15m, 4h, 2d)")
+    parts = {unit: int(amount) for unit, amount in match.groupdict().items() if amount}
+    return timedelta(
+        days=parts.get("d", 0),
+        hours=parts.get("h", 0),
+        minutes=parts.get("m", 0),
+        seconds=parts.get("s", 0),
+    )
+
+
+_CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USERGROUP_RE = re.compile(r"^S[A-Z0-9]{2,}$")
+_EMOJI_RE = re.compile(r"^[a-z0-9_+'-]+$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_PRIORITY_HINT = "use low, medium, high or urgent"
+
+
+def _text(value: object, what: str = "text") -> str:
+    if not isinstance(value, str):
+        raise _problem(f"expected {what}, not {_show(value)}")
+    return value.strip()
+
+
+def _channel_id(value: object) -> str:
+    text = _text(value, "a Slack channel ID (like C0123ABCD)")
+    if not _CHANNEL_RE.match(text):
+        raise _problem(
+            f"{text!r} is not a Slack channel ID (like C0123ABCD); "
+            "copy it from the channel's details"
+        )
+    return text
+
+
+def _user_id(value: object) -> str:
+    text = _text(value, "a Slack user ID (like U0123ABCD)")
+    if not _USER_RE.match(text):
+        raise _problem(
+            f"{text!r} is not a Slack user ID (like U0123ABCD); "
+            "copy it from the person's profile (Copy member ID)"
+        )
+    return text
+
+
+def _usergroup_id(value: object) -> str | None:
+    if value is None:
+        return None
+    text = _text(value, "a Slack user group ID (like S0123ABCD)")
+    if not _USERGROUP_RE.match(text):
+        raise _problem(
+            f"{text!r} is not a Slack user group ID (like S0123ABCD); use the group's ID, "
+            "not its @handle"
+        )
+    return text
+
+
+def _name(value: object) -> str:
+    """Queue, product, customer and tier names: any non-empty text (numbers are taken as text)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    text = _text(value)
+    if not text:
+        raise _problem("must not be empty")
+    return text
+
+
+def _priority(value: object) -> Priority:
+    if isinstance(value, Priority):
+        return value
+    if isinstance(value, str):
+        try:
+            return Priority(value.strip().lower())
+        except ValueError:
+            pass
+    raise _problem(f"{_show(value)} is not a priority ({_PRIORITY_HINT})")
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        raise _problem(f"{_show(value)} is not a duration; add a unit (use 15m, 4h, 2d)")
+    else:
+        try:
+            duration = parse_duration(value)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise _problem(str(exc)) from None
+    if duration <= timedelta(0):
+        raise _problem("must be longer than zero")
+    return duration
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise _problem(f'{value} is not a time; write it in quotes as HH:MM, like "09:00"')
+    text = _text(value, 'a time as HH:MM (like "09:00")')
+    match = _TIME_RE.match(text)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return time(int(match[1]), int(match[2]))
+    raise _problem(f"{text!r} is not a time (use 24-hour HH:MM, like 09:00 or 17:30)")
+
+
+_FULL_DAY_NAMES = dict(
+    zip(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        WEEKDAYS,
+        strict=True,
+    )
+)
+
+
+def _day(value: object) -> str:
+    """ "mon" or "Monday" -> "mon"."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in WEEKDAYS:
+            return text
+        if text in _FULL_DAY_NAMES:
+            return _FULL_DAY_NAMES[text]
+    raise _problem(f"{_show(value)} is not a day (use {', '.join(WEEKDAYS)})")
+
+
+def _holiday(value: object) -> date:
+    if isinstance(value, datetime):
+        raise _problem(
+            f"{value.isoformat()} has a time of day; give just the date, like 2026-12-25"
+        )
+    if isinstance(value, date):
+        return value
+    text = _text(value, "a date (like 2026-12-25)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _problem(f"{text!r} is not a date (use YYYY-MM-DD, like 2026-12-25)") from None
+
+
+def _reaction(value: object) -> str:
+    text = _text(value, "an emoji name (like white_check_mark)")
+    name = text.strip(":")
+    if not _EMOJI_RE.match(name):
+        raise _problem(f"{text!r} is not an emoji name (use a name like white_check_mark)")
+    return name
+
+
+def _timezone(value: object) -> str:
+    text = _text(value, "a time zone name (like America/New_York)")
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _problem(
+            f"{text!r} is not a known time zone (use a name like America/New_York or UTC)"
+        ) from None
+    return text
+
+
+def _as_list(value: object) -> object:
+    """YAML gives lists; reject a lone string early (pydantic would say something obscure)."""
+    if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
+        raise _problem(f"expected a list, not {_show(value)}")
+    return value
+
+
+def _duplicates(
+    values: Sequence[str], field: str, sub: tuple[str, ...], what: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """A problem for every repeat of an earlier value, keyed at the repeat ("[2].channel")."""
+    first: dict[str, int] = {}
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for index, value in enumerate(values):
+        if value in first:
+            earlier = _format_key((field, first[value], *sub))
+            found.append(((index, *sub), f"{what} {value!r} is already listed at {earlier}"))
+        else:
+            first[value] = index
+    return found
+
+
+ChannelId = Annotated[str, BeforeValidator(_channel_id)]
+UserId = Annotated[str, BeforeValidator(_user_id)]
+Name = Annotated[str, BeforeValidator(_name)]
+Day = Annotated[str, BeforeValidator(_day)]
+Holiday = Annotated[date, BeforeValidator(_holiday)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+PriorityName = Annotated[Priority, BeforeValidator(_priority)]
+ReactionName = Annotated[str, BeforeValidator(_reaction)]
+AsList = BeforeValidator(_as_list)
+
+
+# --------------------------------------------------------------------------------------------------
+# The model
+
+
+class _Section(BaseModel):
+    """Common rules: frozen, unknown keys are problems, an empty value (`key:`) means "not set"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _example: ClassVar[str] = "key: value"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if not (v is None and k in cls.model_fields)}
+        if data is None or isinstance(data, cls):
+            return {} if data is None else data
+        raise _problem(f"expected a mapping of keys (like {cls._example}), not {_show(data)}")
+
+
+class IntakeChannel(_Section):
+    """A channel whose messages become tickets in `queue`."""
+
+    _example: ClassVar[str] = "channel: C0123ABCD"
+
+    channel: ChannelId
+    queue: Name = "general"
+
+
+class CustomerChannel(_Section):
+    """A Slack Connect channel shared with one customer; its tickets are mirrored to triage."""
+
+    _example: ClassVar[str] = "channel: C0123ABCD"
+
+    channel: ChannelId
+    customer: Name
+    tier: Name = "standard"
+
+
+class EngineeringTarget(_Section):
+    """Where escalations about `product` go; product "default" catches the rest."""
+
+    _example: ClassVar[str] = "product: default"
+
+    product: Name
+    channel: ChannelId
+
+
+class Digests(_Section):
+    """Where the weekly/SLA/CSAT digests are posted."""
+
+    _example: ClassVar[str] = "channel: C0123ABCD"
+
+    channel: ChannelId
+
+
+class FeatureRequests(_Section):
+    """The feature-request board."""
+
+    _example: ClassVar[str] = "channel: C0123ABCD"
+
+    channel: ChannelId
+
+
+class KnowledgeBase(_Section):
+    """Folder of Markdown articles used for self-serve answers."""
+
+    _example: ClassVar[str] = "path: kb"
+
+    path: Name = "kb"
+
+
+class BusinessHours(_Section):
+    """When set, SLA targets count only this time (in the desk's time zone)."""
+
+    _example: ClassVar[str] = 'start: "09:00"'
+
+    days: tuple[Day, ...] = Field(default=WEEKDAYS[:5], validate_default=True)
+    start: ClockTime
+    end: ClockTime
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _days_list(cls, value: Any) -> Any:
+        value = _as_list(value)
+        if not value:
+            raise _problem("list at least one day (mon, tue, wed, thu, fri, sat, sun)")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _week_order(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(day for day in WEEKDAYS if day in value)
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise _problem(f"{value:%H:%M} must be later than start ({start:%H:%M})")
+        return value
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        """Open days as `date.weekday()` numbers (Monday is 0)."""
+        return frozenset(WEEKDAYS.index(day) for day in self.days)
+
+
+class SlaTarget(_Section):
+    """How soon a ticket of one priority must get its first response and its resolution."""
+
+    _example: ClassVar[str] = "first_response: 15m"
+
+    first_response: Duration
+    resolution: Duration
+
+    @model_validator(mode="after")
+    def _first_response_fits(self) -> SlaTarget:
+        if self.first_response > self.resolution:
+            raise _problem(
+                f"the first response target ({_spell(self.first_response)}) is longer than the "
+                f"resolution target ({_spell(self.resolution)})",
+                at=("first_response",),
+            )
+        return self
+
+
+def _spell(delta: timedelta) -> str:
+    """timedelta -> the config's own spelling ("1h30m"), for messages."""
+    seconds = int(delta.total_seconds())
+    out = ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            out += f"{amount}{unit}"
+    return out or "0s"
+
+
+DEFAULT_SLA: dict[Priority, SlaTarget] = {
+    Priority.URGENT: SlaTarget(first_response=timedelta(minutes=15), resolution=timedelta(hours=4)),
+    Priority.HIGH: SlaTarget(first_response=timedelta(hours=1), resolution=timedelta(hours=8)),
+    Priority.MEDIUM: SlaTarget(first_response=timedelta(hours=4), resolution=timedelta(hours=24)),
+    Priority.LOW: SlaTarget(first_response=timedelta(hours=8), resolution=timedelta(hours=72)),
+}
+
+
+class Reactions(_Section):
+    """Emoji names (without colons) that act on tickets; each must be different."""
+
+    _example: ClassVar[str] = "claim: eyes"
+
+    model_config = ConfigDict(validate_default=True)
+
+    ticket: ReactionName = "ticket"
+    claim: ReactionName = "eyes"
+    resolve: ReactionName = "white_check_mark"
+    escalate: ReactionName = "rotating_light"
+
+    @field_validator("claim", "resolve", "escalate")
+    @classmethod
+    def _distinct(cls, value: str, info: ValidationInfo) -> str:
+        for other, name in info.data.items():
+            if name == value:
+                raise _problem(f"{value!r} is already the {other} reaction; use a different emoji")
+        return value
+
+
+def _default_sla() -> dict[Priority, SlaTarget]:
+    return dict(DEFAULT_SLA)
+
+
+class DeskConfig(_Section):
+    """Everything `supportbot.yml` says; frozen so no handler can change it behind the others."""
+
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "UTC"
+    agents: Annotated[tuple[UserId, ...], AsList] = ()
+    agent_usergroup: Annotated[str | None, BeforeValidator(_usergroup_id)] = None
+    intake: Annotated[tuple[IntakeChannel, ...], AsList] = ()
+    default_queue: Name = "general"
+    triage_channel: ChannelId | None = None
+    customer_channels: Annotated[tuple[CustomerChannel, ...], AsList] = ()
+    engineering: Annotated[tuple[EngineeringTarget, ...], AsList] = ()
+    products: Annotated[tuple[Name, ...], AsList] = Field(default=None, validate_default=True)
+    digests: Digests | None = None
+    default_priority: PriorityName = Priority.MEDIUM
+    business_hours: BusinessHours | None = None
+    holidays: Annotated[tuple[Holiday, ...], AsList] = ()
+    sla: dict[PriorityName, SlaTarget] = Field(default_factory=_default_sla)
+    knowledge_base: KnowledgeBase | None = None
+    feature_requests: FeatureRequests | None = None
+    reactions: Reactions = Field(default_factory=Reactions)
+
+    @field_validator("intake")
+    @classmethod
+    def _unique_intake(cls, value: tuple[IntakeChannel, ...]) -> tuple[IntakeChannel, ...]:
+        found = _duplicates([i.channel for i in value], "intake", ("channel",), "channel")
+        if found:
+            raise _problems(found)
+        return value
+
+    @field_validator("customer_channels")
+    @classmethod
+    def _unique_customer_channels(
+        cls, value: tuple[CustomerChannel, ...]
+    ) -> tuple[CustomerChannel, ...]:
+        found = _duplicates(
+            [c.channel for c in value], "customer_channels", ("channel",), "channel"
+        )
+        if found:
+            raise _problems(found)
+        return value
+
+    @field_validator("engineering")
+    @classmethod
+    def _unique_products(
+        cls, value: tuple[EngineeringTarget, ...]
+    ) -> tuple[EngineeringTarget, ...]:
+        found = _duplicates([e.product for e in value], "engineering", ("product",), "product")
+        if found:
+            raise _problems(found)
+        return value
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _products_default(cls, value: Any, info: ValidationInfo) -> Any:
+        """Not given: the products engineering knows about, so the modal matches escalation."""
+        if value is None:
+            targets = info.data.get("engineering", ())
+            return tuple(t.product for t in targets if t.product != "default")
+        return value
+
+    @field_validator("products")
+    @classmethod
+    def _unique_product_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        found = _duplicates(list(value), "products", (), "product")
+        if found:
+            raise _problems(found)
+        return value
+
+    @field_validator("sla", mode="before")
+    @classmethod
+    def _sla_entries(cls, value: Any) -> Any:
+        """Half-given targets ("urgent: {first_response: 10m}") keep the other default."""
+        if not isinstance(value, Mapping):
+            raise _problem(f"expected a mapping of priorities (like urgent:), not {_show(value)}")
+        merged: dict[Any, Any] = {}
+        for key, target in value.items():
+            try:
+                priority: Any = _priority(key)
+            except PydanticCustomError:
+                priority = key
+            if target is None or isinstance(target, Mapping):
+                default = DEFAULT_SLA.get(priority, DEFAULT_SLA[Priority.MEDIUM])
+                target = {
+                    "first_response": default.first_response,
+                    "resolution": default.resolution,
+                    **{k: v for k, v in (target or {}).items() if v is not None},
+                }
+            merged[priority if isinstance(priority, Priority) else key] = target
+        return merged
+
+    @field_validator("sla")
+    @classmethod
+    def _sla_defaults(cls, value: dict[Priority, SlaTarget]) -> dict[Priority, SlaTarget]:
+        return {p: value.get(p, DEFAULT_SLA[p]) for p in reversed(list(Priority))}
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The desk's time zone; business hours and holidays are read in it."""
+        return ZoneInfo(self.timezone)
+
+    def intake_for(self, channel_id: str) -> IntakeChannel | None:
+        """The intake entry for a channel, or None if its messages don't open tickets."""
+        return next((i for i in self.intake if i.channel == channel_id), None)
+
+    def customer_channel(self, channel_id: str) -> CustomerChannel | None:
+        """The customer a Slack Connect channel belongs to, or None."""
+        return next((c for c in self.customer_channels if c.channel == channel_id), None)
+
+    def engineering_for(self, product: str | None) -> EngineeringTarget | None:
+        """Where to escalate about `product`: its own target, else "default", else None."""
+        by_product = {e.product: e for e in self.engineering}
+        return by_product.get(product or "default") or by_product.get("default")
+
+    def sla_for(self, priority: Priority | str) -> SlaTarget:
+        """The SLA target of a priority (every priority has one; defaults fill the gaps)."""
+        return self.sla[Priority(priority)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Turning pydantic's errors into ConfigProblems
+
+_PLAIN_MESSAGES: dict[str, str] = {
+    "missing": "field required",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+    "iterable_type": "expected a list",
+    "model_type": "expected a mapping of keys (key: value)",
+    "model_attributes_type": "expected a mapping of keys (key: value)",
+    "dict_type": "expected a mapping of keys (key: value)",
+    "mapping_type": "expected a mapping of keys (key: value)",
+    "string_type": "expected text",
+    "invalid_key": "unknown key (keys must be text)",
+}
+
+
+def _strip_optional(annotation: Any) -> Any:
+    """`Annotated[X, ...]` and `X | None` -> X, to walk the model along an error's location."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0] if len(options) == 1 else annotation
+            if len(options) != 1:
+                return annotation
+        else:
+            return annotation
+
+
+def _known_keys(loc: Sequence[str | int]) -> list[str]:
+    """The keys the section at `loc` accepts, for "did you mean" hints."""
+    annotation: Any = DeskConfig
+    for part in loc:
+        annotation = _strip_optional(annotation)
+        origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif origin is tuple:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            return []
+    annotation = _strip_optional(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _format_key(loc: Iterable[str | int]) -> str:
+    key = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    *parent, name = loc
+    message = "unknown key"
+    known = _known_keys(parent)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    return message
+
+
+def _to_problems(error: ValidationError) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        kind = item["type"]
+        ctx = item.get("ctx") or {}
+        if kind == _ERROR_TYPE and "many" in ctx:
+            for at, message in ctx["many"]:
+                problems.append(ConfigProblem(_format_key((*loc, *at)), message))
+            continue
+        if kind == _ERROR_TYPE:
+            message = ctx["message"]
+            loc = (*loc, *ctx.get("at", ()))
+        elif kind in ("extra_forbidden", "invalid_key"):
+            loc = (*loc[:-1], str(loc[-1]))  # a YAML key like `1:` is a name here, not an index
+            message = _unknown_key(loc)
+        elif kind in _PLAIN_MESSAGES:
+            message = _PLAIN_MESSAGES[kind]
+            if kind.endswith("_type") and "input" in item:
+                message += f", not {_show(item['input'])}"
+        else:  # not expected; keep it readable anyway
+            message = str(item["msg"]).removeprefix("Value error, ")
+            message = message.replace("Input should be", "should be")
+        problems.append(ConfigProblem(_format_key(loc), message))
+    order = list(DeskConfig.model_fields)
+    return sorted(problems, key=lambda p: _top_index(p.key, order))
+
+
+def _top_index(key: str, order: list[str]) -> int:
+    top = re.split(r"[.\[]", key, maxsplit=1)[0]
+    return order.index(top) if top in order else len(order)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = DEFAULT_PATH) -> DeskConfig:
+    """Validate already-parsed YAML; raises ConfigInvalid listing every problem at once."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigInvalid(
+            [ConfigProblem("", f"expected a mapping of keys (key: value), not {_show(data)}")],
+            source=source,
+        )
+    try:
+        return DeskConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigInvalid(_to_problems(exc), source=source) from None
+
+
+# YAML 1.1 reads an unquoted 17:00 as the number 1020 (base 60); the config means a clock time.
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    def __init__(self, key: str, first: yaml.Mark, again: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key {key!r}", again)
+        self.key = key
+        self.first_line = first.line + 1
+        self.again_line = again.line + 1
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps 17:00 a string and refuses a key given twice in one mapping."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+        first: list(resolvers)
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[str, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise _DuplicateKey(key_node.value, seen[key_node.value], key_node.start_mark)
+                seen[key_node.value] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+for _first in "+-0123456789":
+    _Loader.yaml_implicit_resolvers.setdefault(_first, []).insert(
+        0, ("tag:yaml.org,2002:str", _SEXAGESIMAL)
+    )
+
+
+def _read_yaml(path: str | os.PathLike[str]) -> Any:
+    shown = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ConfigFileError(shown, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigFileError(shown, "is a directory, not a file") from None
+    except PermissionError:
+        raise ConfigFileError(shown, "permission denied (cannot read the file)") from None
+    except UnicodeDecodeError:
+        raise ConfigFileError(shown, "not a text file (it is not valid UTF-8)") from None
+    except OSError as exc:
+        raise ConfigFileError(shown, f"cannot read the file ({exc.strerror or exc})") from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except _DuplicateKey as exc:
+        raise ConfigFileError(
+            shown,
+            f"key {exc.key!r} appears twice in the same section "
+            f"(lines {exc.first_line} and {exc.again_line}); keep one",
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        where = ""
+        if exc.problem_mark is not None:
+            mark = exc.problem_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        cause = exc.problem or exc.context or "not valid YAML"
+        if "mapping values are not allowed" in cause:
+            cause += " (put values that contain ': ' or start with ':' in quotes)"
+        raise ConfigFileError(shown, f"YAML syntax error{where}: {cause}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(shown, f"YAML syntax error: {exc}") from None
+
+
+def load_config(path: str | os.PathLike[str]) -> DeskConfig:
+    """Read and validate the config file; ConfigFileError if unusable, ConfigInvalid if wrong."""
+    data = _read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigFileError(
+            os.fspath(path),
+            f"the top level must be a mapping of keys (like 'timezone: UTC'), not {_show(data)}",
+        )
+    return parse_config(data, source=os.fspath(path))

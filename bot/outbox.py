@@ -1,0 +1,267 @@
+"""The outbox dispatcher: the one way the desk speaks to Slack.
+
+Rows are written by workflows in the same transaction as the state change. The dispatcher leases due
+rows (a conditional UPDATE, so several replicas never send one row twice), makes the call outside
+any transaction, then records the outcome:
+
+- success: the domain's `delivered` hook records what Slack answered (e.g. where a card landed);
+- HTTP 429: retried after `Retry-After`, and that method pauses in this process meanwhile;
+- 5xx, Slack's transient errors, connection errors: retried with exponential backoff;
+- any other Slack error: the domain's `failed` hook may replace the call (a DM instead of a channel
+  the bot isn't in); otherwise the row is marked failed and logged with its ticket.
+
+A crash between the call and the record leaves the row leased; once the lease expires it is sent
+again (at-least-once: a rare duplicate beats a lost message).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from storage.db import SessionFactory
+from storage.models import OutboxMessage
+from storage.repositories import OutboxRepository
+from workflows.clock import Clock
+from workflows.delivery import SlackCall
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=10)
+MAX_ATTEMPTS = 30  # with backoff capped at 10 minutes: about four hours of Slack trouble
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+# Slack's read methods take form-encoded arguments; JSON bodies are for write methods.
+FORM_METHODS = frozenset(
+    {
+        "conversations.history",
+        "conversations.replies",
+        "conversations.info",
+        "conversations.open",
+        "users.info",
+        "usergroups.users.list",
+    }
+)
+KEPT_RESPONSE_KEYS = ("channel", "ts", "message_ts")
+
+
+class Hooks(Protocol):
+    def prepare(self, session: Session, row: OutboxMessage) -> SlackCall | None: ...
+
+    def delivered(
+        self, session: Session, row: OutboxMessage, response: dict[str, Any], *, now: datetime
+    ) -> SlackCall | None: ...
+
+    def failed(
+        self, session: Session, row: OutboxMessage, error: str, *, now: datetime
+    ) -> SlackCall | None: ...
+
+
+@dataclass(frozen=True)
+class Attempt:
+    ok: bool
+    data: dict[str, Any]
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when Slack or the network says "later"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        client: WebClient,
+        hooks: Hooks,
+        clock: Clock,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.client = client
+        self.hooks = hooks
+        self.clock = clock
+        self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:8]}"
+        self._paused_until: dict[str, datetime] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- running --------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Called after a commit that wrote rows, so delivery starts at once, not at the next poll."""
+        self._wake.set()
+
+    def start(self, *, poll_seconds: float = 1.0) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(poll_seconds,), name="outbox-dispatcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self, poll_seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.deliver_due()
+            except Exception:  # the database may be briefly away; keep the loop alive
+                logger.exception("outbox: delivery pass failed")
+                sent = 0
+            if sent == 0:
+                self._wake.wait(poll_seconds)
+                self._wake.clear()
+
+    def drain(self, *, max_passes: int = 100) -> int:
+        """Deliver until nothing is due now; returns how many calls were made (tests, demo, CLI)."""
+        total = 0
+        for _ in range(max_passes):
+            made = self.deliver_due()
+            total += made
+            if made == 0:
+                break
+        return total
+
+    # --- one pass -------------------------------------------------------------------------------
+
+    def deliver_due(self, *, limit: int = 50) -> int:
+        now = self.clock.now()
+        with self.session_factory.begin() as session:
+            ids = OutboxRepository(session).due_ids(now=now, limit=limit)
+        made = 0
+        for row_id in ids:
+            if self._deliver_one(row_id):
+                made += 1
+        return made
+
+    def _deliver_one(self, row_id: int) -> bool:
+        now = self.clock.now()
+        with self.session_factory.begin() as session:
+            outbox = OutboxRepository(session)
+            row = outbox.get(row_id)
+            if row is None or self._is_paused(row.method, now):
+                return False
+            if not outbox.lease(row_id, owner=self.owner, now=now, for_=LEASE):
+                return False
+            call = self.hooks.prepare(session, row)
+            if call is None:
+                row.status = "dropped"
+                row.lease_owner = row.lease_until = None
+                return False
+        attempt = self._call(call)
+        with self.session_factory.begin() as session:
+            row = OutboxRepository(session).get(row_id)
+            if row is None:
+                return True
+            self._record(session, row, call, attempt)
+        return True
+
+    def _call(self, call: SlackCall) -> Attempt:
+        try:
+            if call.method in FORM_METHODS:
+                response = self.client.api_call(call.method, data=call.payload)
+            else:
+                response = self.client.api_call(call.method, json=call.payload)
+        except SlackApiError as exc:
+            return _attempt_from_error(exc)
+        except OSError as exc:  # connection refused or reset, DNS, timeouts
+            return Attempt(ok=False, data={}, error=f"connection error: {exc}", retry_after=0)
+        data = response.data if isinstance(response.data, dict) else {}
+        return Attempt(ok=True, data=data)
+
+    def _record(
+        self, session: Session, row: OutboxMessage, call: SlackCall, attempt: Attempt
+    ) -> None:
+        now = self.clock.now()
+        row.attempts += 1
+        row.lease_owner = None
+        row.lease_until = None
+        if attempt.ok:
+            replacement = self.hooks.delivered(session, row, attempt.data, now=now)
+            if replacement is not None:
+                _replace(row, replacement, now)
+                return
+            row.status = "sent"
+            row.sent_at = now
+            row.last_error = None
+            row.response = {k: attempt.data[k] for k in KEPT_RESPONSE_KEYS if k in attempt.data}
+            return
+        row.last_error = attempt.error
+        if attempt.retry_after is not None and row.attempts < MAX_ATTEMPTS:
+            delay = self._delay(row, attempt)
+            row.next_attempt_at = now + delay
+            logger.warning(
+                "outbox: %s for ticket %s failed (%s); retrying in %.0fs",
+                row.method, row.ticket_id, attempt.error, delay.total_seconds(),
+            )
+            return
+        replacement = self.hooks.failed(session, row, attempt.error or "unknown", now=now)
+        if replacement is not None:
+            _replace(row, replacement, now)
+            return
+        row.status = "failed"
+        logger.error(
+            "outbox: %s for ticket %s failed for good: %s", row.method, row.ticket_id, attempt.error
+        )
+
+    def _delay(self, row: OutboxMessage, attempt: Attempt) -> timedelta:
+        if attempt.retry_after:  # Slack said when: honour it, and hold this method meanwhile
+            delay = timedelta(seconds=attempt.retry_after)
+            self._paused_until[row.method] = self.clock.now() + delay
+            return delay
+        backoff = min(2 ** (row.attempts - 1), MAX_BACKOFF.total_seconds())
+        return timedelta(seconds=backoff * random.uniform(0.8, 1.2))
+
+    def _is_paused(self, method: str, now: datetime) -> bool:
+        until = self._paused_until.get(method)
+        return until is not None and now < until
+
+
+def _replace(row: OutboxMessage, call: SlackCall, now: datetime) -> None:
+    row.method = call.method
+    row.payload = {**{k: v for k, v in row.payload.items() if k.startswith("_")}, **call.payload}
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.status = "pending"
+
+
+def _attempt_from_error(exc: SlackApiError) -> Attempt:
+    response = exc.response
+    status = getattr(response, "status_code", 0) or 0
+    data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+    error = str(data.get("error") or f"HTTP {status}")
+    if status == 429:
+        headers = getattr(response, "headers", {}) or {}
+        retry_after = _retry_after(headers)
+        return Attempt(ok=False, data=data, error="ratelimited", retry_after=retry_after)
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return Attempt(ok=False, data=data, error=error, retry_after=0)
+    return Attempt(ok=False, data=data, error=error)
+
+
+def _retry_after(headers: Any) -> float:
+    for key, value in dict(headers).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 1.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+WakeFn = Callable[[], None]

@@ -1,0 +1,205 @@
+"""Typed SQLAlchemy models: the desk's durable state.
+
+Columns hold plain strings for statuses and priorities (the values of `workflows.vocabulary`), so the
+schema never needs a migration to learn a new word. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware.
+
+    SQLite has no time zone type; without this a value read back is naive and compares wrongly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Ticket(Base):
+    """A request for help. Its number is the human reference (`#42`)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("source_channel", "source_ts"),
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+        Index("ix_tickets_card", "card_channel", "card_ts"),
+        Index("ix_tickets_thread", "source_channel", "source_thread_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Where the ticket came from: the message that opened it, the root of its thread. A ticket
+    # opened from the intake modal gets the card's own message once that is delivered.
+    source_channel: Mapped[str | None] = mapped_column(String(32))
+    source_ts: Mapped[str | None] = mapped_column(String(32))
+    source_thread_ts: Mapped[str | None] = mapped_column(String(32))
+    intake_source: Mapped[str] = mapped_column(String(16))
+    requester: Mapped[str] = mapped_column(String(32), index=True)
+    requester_team: Mapped[str | None] = mapped_column(String(32))
+    requester_is_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    reporter: Mapped[str | None] = mapped_column(String(32))
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    customer: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16))
+    issue_type: Mapped[str | None] = mapped_column(String(32))
+    product: Mapped[str | None] = mapped_column(String(200))
+    users_affected: Mapped[int | None] = mapped_column(Integer)
+    site_down: Mapped[bool | None] = mapped_column(Boolean)
+    description: Mapped[str] = mapped_column(Text, default="")
+    assignee: Mapped[str | None] = mapped_column(String(32))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    csat: Mapped[str | None] = mapped_column(String(32))
+    # Where the bot's card for this ticket lives, once delivered; updates go there.
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    sla_state: Mapped[str | None] = mapped_column(String(16))
+
+    tags: Mapped[list[TicketTag]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="TicketTag.tag"
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+    @property
+    def thread_ts(self) -> str | None:
+        """The root of the ticket's requester-visible thread."""
+        return self.source_thread_ts or self.source_ts
+
+
+class TicketTag(Base):
+    __tablename__ = "ticket_tags"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="tags")
+
+
+class TicketEvent(Base):
+    """Append-only log of who did what to a ticket, and when (the Slack event's time)."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(48))
+    actor: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TicketMessage(Base):
+    """A message of the ticket's conversation (thread replies), kept as it was said."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str | None] = mapped_column(String(32))
+    author_is_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled, so a retried delivery changes nothing."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxMessage(Base):
+    """A Web API call the desk owes Slack, written in the same transaction as the state change.
+
+    The dispatcher leases due rows, calls Slack outside any transaction, then records the result.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    purpose: Mapped[str | None] = mapped_column(String(48))
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,85 @@
+"""Builders of the ticket card: turn a ticket and the desk's config into a message payload."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from templates.render import render_message
+from templates.wording import format_days, format_duration, format_hours
+from workflows.vocabulary import (
+    ISSUE_TYPE_LABELS,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    IssueType,
+    Priority,
+    TicketStatus,
+)
+
+if TYPE_CHECKING:
+    from bot.config import DeskConfig
+    from storage.models import Ticket
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    ref: str
+    status: str
+    status_is_open: bool
+    priority: str
+    requester: str
+    queue: str
+    assignee: str | None
+    issue_type: str | None
+    product: str | None
+    customer: str | None
+    scale: str | None
+    description: str | None
+    first_response: str | None
+    business_hours: str | None
+
+
+def describe_scale(users_affected: int | None, site_down: bool | None) -> str | None:
+    parts = []
+    if users_affected is not None:
+        parts.append(f"{users_affected:,} user{'s' if users_affected != 1 else ''} affected")
+    if site_down is not None:
+        parts.append("site down" if site_down else "site up")
+    return ", ".join(parts) or None
+
+
+def describe_business_hours(config: DeskConfig) -> str | None:
+    hours = config.business_hours
+    if hours is None:
+        return None
+    return f"business hours, {format_days(hours.days)} {format_hours(hours.start, hours.end)} " + (
+        f"{config.timezone}"
+    )
+
+
+def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: bool) -> TicketCard:
+    priority = Priority(ticket.priority)
+    target = config.sla_for(priority)
+    return TicketCard(
+        ref=ticket.ref,
+        status=STATUS_LABELS[TicketStatus(ticket.status)],
+        status_is_open=ticket.status == TicketStatus.OPEN,
+        priority=PRIORITY_LABELS[priority],
+        requester=ticket.requester,
+        queue=ticket.queue,
+        assignee=ticket.assignee,
+        issue_type=ISSUE_TYPE_LABELS[IssueType(ticket.issue_type)] if ticket.issue_type else None,
+        product=ticket.product,
+        customer=ticket.customer,
+        scale=describe_scale(ticket.users_affected, ticket.site_down),
+        description=ticket.description if show_description else None,
+        first_response=format_duration(target.first_response) if target else None,
+        business_hours=describe_business_hours(config),
+    )
+
+
+def build_ticket_card(
+    ticket: Ticket, config: DeskConfig, *, show_description: bool
+) -> dict[str, Any]:
+    card = ticket_card_model(ticket, config, show_description=show_description)
+    return render_message("ticket_card.json.j2", card=asdict(card))

@@ -1,0 +1,55 @@
+"""Builders of modal views, pure functions from plain data to a view payload."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from templates.ids import ActionId, BlockId, CallbackId
+from templates.render import MAX_PLAIN_INPUT, render_view
+from workflows.vocabulary import ISSUE_TYPE_LABELS, PRIORITY_LABELS
+
+
+@dataclass(frozen=True)
+class IntakeForm:
+    """What the intake modal shows: the requester's answers so far."""
+
+    priority: str
+    issue_type: str | None = None
+    product: str | None = None
+    description: str | None = None
+    users_affected: int | None = None
+    site_down: bool | None = None
+    show_scale: bool = False
+
+
+INTAKE_IDS = {
+    "callback": CallbackId.INTAKE_MODAL,
+    "issue_type_block": BlockId.ISSUE_TYPE,
+    "issue_type_action": ActionId.ISSUE_TYPE,
+    "priority_block": BlockId.PRIORITY,
+    "priority_action": ActionId.PRIORITY,
+    "product_block": BlockId.PRODUCT,
+    "product_action": ActionId.PRODUCT,
+    "description_block": BlockId.DESCRIPTION,
+    "description_action": ActionId.DESCRIPTION,
+    "users_affected_block": BlockId.USERS_AFFECTED,
+    "users_affected_action": ActionId.USERS_AFFECTED,
+    "site_down_block": BlockId.SITE_DOWN,
+    "site_down_action": ActionId.SITE_DOWN,
+}
+
+
+def build_intake_modal(
+    form: IntakeForm, *, products: tuple[str, ...], private_metadata: str
+) -> dict[str, Any]:
+    return render_view(
+        "intake_modal.json.j2",
+        form=asdict(form),
+        products=list(products),
+        issue_types=[(str(k), v) for k, v in ISSUE_TYPE_LABELS.items()],
+        priorities=[(str(k), v) for k, v in PRIORITY_LABELS.items()],
+        ids={key: str(value) for key, value in INTAKE_IDS.items()},
+        private_metadata=private_metadata,
+        max_description=MAX_PLAIN_INPUT,
+    )

@@ -1,0 +1,158 @@
+"""Fixtures: a database per backend, the Slack stand-in, and the real app served over HTTP.
+
+Set SUPPORTBOT_TEST_POSTGRES_URL (`.ci/run` does) and every database test also runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bot.config import DeskConfig, parse_config
+from bot.runtime import Runtime, build_runtime
+from bot.server import create_http_server, create_wsgi_app
+from bot.slack_driver import SlackDriver
+from bot.standin import SlackStandin
+from storage.db import create_db_engine
+from storage.migrate import upgrade_schema
+from storage.models import Base
+from workflows.clock import ManualClock
+
+SIGNING_SECRET = "test-signing-secret"
+POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL")
+
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+TEST_CONFIG: dict[str, Any] = {
+    "timezone": "America/New_York",
+    "agents": ["U0AGENT1", "U0AGENT2"],
+    "intake": [
+        {"channel": "C0HELP", "queue": "general"},
+        {"channel": "C0BILLING", "queue": "billing"},
+    ],
+    "triage_channel": "C0TRIAGE",
+    "customer_channels": [{"channel": "C0ACME", "customer": "Acme Corp", "tier": "enterprise"}],
+    "engineering": [
+        {"product": "default", "channel": "C0ENG"},
+        {"product": "Billing", "channel": "C0ENGBILL"},
+        {"product": "API", "channel": "C0ENGAPI"},
+    ],
+    "digests": {"channel": "C0MGRS"},
+    "default_priority": "medium",
+    "business_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"},
+    "holidays": ["2026-12-25"],
+    "sla": {
+        "urgent": {"first_response": "15m", "resolution": "4h"},
+        "high": {"first_response": "1h", "resolution": "8h"},
+        "medium": {"first_response": "4h", "resolution": "24h"},
+        "low": {"first_response": "8h", "resolution": "72h"},
+    },
+}
+
+
+@pytest.fixture
+def desk_config() -> DeskConfig:
+    return parse_config(TEST_CONFIG)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'desk.db'}"
+    else:
+        assert POSTGRES_URL is not None
+        url = POSTGRES_URL
+        admin = create_db_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        admin.dispose()
+    engine = create_db_engine(url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Iterator[Engine]:
+    """A migrated database, emptied after each test (the app runs on other threads, so an outer
+    rolled-back transaction can't isolate tests)."""
+    yield migrated_engine
+    with migrated_engine.begin() as conn:
+        if migrated_engine.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandin]:
+    with SlackStandin() as server:
+        yield server
+
+
+@dataclass
+class DeskUnderTest:
+    runtime: Runtime
+    standin: SlackStandin
+    slack: SlackDriver
+    clock: ManualClock
+
+    def deliver(self) -> int:
+        """Send what the outbox owes now (the tests run the dispatcher by hand, deterministically)."""
+        return self.runtime.dispatcher.drain()
+
+    def session(self) -> Any:
+        return self.runtime.session_factory.begin()
+
+
+def serve(runtime: Runtime) -> tuple[Any, str]:
+    server = create_http_server(create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.effective_port}"
+
+
+@pytest.fixture
+def desk(engine: Engine, standin: SlackStandin, clock: ManualClock, desk_config: DeskConfig) -> Iterator[DeskUnderTest]:
+    runtime = build_runtime(
+        config=desk_config,
+        database_url=str(engine.url),
+        api_url=standin.url,
+        bot_token="xoxb-standin",
+        signing_secret=SIGNING_SECRET,
+        clock=clock,
+        engine=engine,
+    )
+    server, base = serve(runtime)
+    driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET)
+    yield DeskUnderTest(runtime, standin, driver, clock)
+    server.close()
+    runtime.dispatcher.stop()
+
+
+def unique_ts() -> str:
+    return f"{datetime.now(UTC).timestamp():.6f}"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,484 @@
+"""Intake: messages, reactions, shortcuts and the /support modal become tickets.
+
+Every path ends in `_open_ticket`, which is idempotent on the source message `(channel, ts)`: a Slack
+retry, a mention delivered as both `message` and `app_mention`, or two people reacting :ticket: all
+find the ticket the first delivery made, and nothing is posted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from storage.models import Ticket, TicketMessage
+from storage.repositories import ProcessedEventRepository, TicketRepository
+from templates.notices import already_a_ticket
+from workflows.clock import Clock, slack_ts_to_datetime
+from workflows.delivery import fetch_source_message, post_ephemeral, post_ticket_card
+from workflows.vocabulary import EventKind, IntakeSource, IssueType, Priority, TicketStatus
+
+if TYPE_CHECKING:
+    from bot.config import DeskConfig
+
+MAX_DESCRIPTION = 3000
+MAX_USERS_AFFECTED = 10_000_000
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What every workflow needs besides a session: the desk's config and its clock."""
+
+    config: DeskConfig
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A human message as an event describes it."""
+
+    channel: str
+    ts: str
+    user: str
+    text: str
+    thread_ts: str | None = None
+    team: str | None = None
+    is_external: bool = False
+
+    @property
+    def is_reply(self) -> bool:
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+
+class Outcome(StrEnum):
+    OPENED = "opened"
+    EXISTING = "existing"
+    ATTACHED = "attached"
+    UPDATED = "updated"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    ticket_id: int | None = None
+
+    @property
+    def ref(self) -> str | None:
+        return f"#{self.ticket_id}" if self.ticket_id is not None else None
+
+
+IGNORED = IntakeResult(Outcome.IGNORED)
+
+
+def is_first_delivery(session: Session, event_id: str | None, *, desk: Desk) -> bool:
+    """False for an event id already handled: Slack retried a delivery we did process."""
+    if not event_id:
+        return True
+    return ProcessedEventRepository(session).remember(event_id, at=desk.clock.now())
+
+
+def receive_message(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
+    """A human message in a channel the bot is in: a reply joins its ticket's conversation; a new
+    message in a watched channel opens a ticket; anything else is none of the desk's business."""
+    if message.is_reply:
+        return _attach_reply(session, desk, message)
+    if desk.config.intake_for(message.channel) is None and (
+        desk.config.customer_channel(message.channel) is None
+    ):
+        return IGNORED
+    return _open_from_message(session, desk, message, source=IntakeSource.MESSAGE)
+
+
+def receive_mention(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
+    """Someone @-mentioned the bot: in a ticket's thread that is conversation, anywhere else a
+    request for help. The same message also arrives as a `message` event; whichever comes second
+    finds the first one's work."""
+    if message.is_reply and message.thread_ts is not None:
+        if TicketRepository(session).get_by_thread(message.channel, message.thread_ts):
+            return _attach_reply(session, desk, message)
+    return _open_from_message(session, desk, message, source=IntakeSource.MENTION)
+
+
+def open_from_reaction(
+    session: Session,
+    desk: Desk,
+    *,
+    channel: str,
+    ts: str,
+    author: str,
+    reactor: str,
+    reacted_at: datetime,
+    author_is_external: bool = False,
+) -> IntakeResult:
+    """The ticket reaction on a message. The event carries no text, so the message is read later
+    (an outbox call) and the ticket's description filled in then."""
+    tickets = TicketRepository(session)
+    if tickets.get_by_card(channel, ts) is not None:
+        return IGNORED  # a reaction on the bot's own card
+    existing = tickets.get_by_source(channel, ts)
+    if existing is not None:
+        _note_also_requested(tickets, existing, reactor, at=reacted_at)
+        return IntakeResult(Outcome.EXISTING, existing.id)
+    ticket = _new_ticket(
+        desk,
+        channel=channel,
+        ts=ts,
+        thread_ts=None,
+        requester=author,
+        reporter=reactor,
+        is_external=author_is_external,
+        description="",
+        source=IntakeSource.REACTION,
+    )
+    if tickets.add(ticket) is None:
+        existing = tickets.get_by_source(channel, ts)
+        return IntakeResult(Outcome.EXISTING, existing.id if existing else None)
+    now = desk.clock.now()
+    tickets.log(ticket, EventKind.OPENED, at=reacted_at, actor=reactor, data={"via": "reaction"})
+    fetch_source_message(session, ticket, channel=channel, ts=ts, now=now)
+    post_ticket_card(session, ticket, channel=channel, thread_ts=ts, fallback_user=None, now=now)
+    return IntakeResult(Outcome.OPENED, ticket.id)
+
+
+def open_from_shortcut(
+    session: Session, desk: Desk, message: SlackMessage, *, reporter: str
+) -> IntakeResult:
+    """The "Create ticket" message shortcut. Says so, privately, when the message is a ticket."""
+    result = _open_from_message(
+        session, desk, message, source=IntakeSource.SHORTCUT, reporter=reporter
+    )
+    if result.outcome == Outcome.EXISTING and result.ticket_id is not None:
+        post_ephemeral(
+            session,
+            channel=message.channel,
+            user=reporter,
+            message=already_a_ticket(f"#{result.ticket_id}"),
+            thread_ts=message.thread_ts,
+            now=desk.clock.now(),
+        )
+    return result
+
+
+# --- the intake modal --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeAnswers:
+    """The modal's raw answers, as strings, before validation."""
+
+    issue_type: str | None
+    priority: str | None
+    product: str | None
+    description: str | None
+    users_affected: str | None = None
+    site_down: str | None = None
+    scale_shown: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    """A validated /support submission."""
+
+    requester: str
+    channel: str
+    issue_type: IssueType
+    priority: Priority
+    description: str
+    product: str | None = None
+    users_affected: int | None = None
+    site_down: bool | None = None
+    requester_team: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeCheck:
+    """Validation of the modal: errors by field, or `needs_scale` when the form must grow first."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    needs_scale: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.needs_scale
+
+
+def needs_scale(issue_type: str | None, priority: str | None) -> bool:
+    """Serious technical issues ask how many users are affected and whether the site is down."""
+    return issue_type == IssueType.TECHNICAL_ISSUE and priority in (Priority.HIGH, Priority.URGENT)
+
+
+def check_intake(answers: IntakeAnswers) -> IntakeCheck:
+    errors: dict[str, str] = {}
+    if answers.issue_type not in {item.value for item in IssueType}:
+        errors["issue_type"] = "Choose what kind of request this is."
+    if answers.priority not in {item.value for item in Priority}:
+        errors["priority"] = "Choose a priority."
+    description = (answers.description or "").strip()
+    if not description:
+        errors["description"] = "Describe the problem or question."
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"Keep the description under {MAX_DESCRIPTION} characters."
+    if needs_scale(answers.issue_type, answers.priority):
+        if not answers.scale_shown:
+            return IntakeCheck(errors=errors, needs_scale=True)
+        raw = (answers.users_affected or "").strip()
+        if not raw:
+            errors["users_affected"] = "How many users are affected? An estimate is fine."
+        elif not raw.isdigit() or not 1 <= int(raw) <= MAX_USERS_AFFECTED:
+            errors["users_affected"] = "Enter a whole number of users, 1 or more."
+        if answers.site_down not in ("yes", "no"):
+            errors["site_down"] = "Tell us whether the site is down."
+    return IntakeCheck(errors=errors)
+
+
+def to_request(
+    answers: IntakeAnswers, *, requester: str, channel: str, requester_team: str | None = None
+) -> IntakeRequest:
+    """Turn answers that passed `check_intake` into a request."""
+    scale = needs_scale(answers.issue_type, answers.priority)
+    return IntakeRequest(
+        requester=requester,
+        channel=channel,
+        issue_type=IssueType(answers.issue_type),
+        priority=Priority(answers.priority),
+        description=(answers.description or "").strip(),
+        product=(answers.product or "").strip() or None,
+        users_affected=int(answers.users_affected or 0) if scale else None,
+        site_down=(answers.site_down == "yes") if scale else None,
+        requester_team=requester_team,
+    )
+
+
+def open_from_modal(session: Session, desk: Desk, request: IntakeRequest) -> IntakeResult:
+    """A /support submission. The card becomes the ticket's root message in the channel the
+    command came from, or a DM when the bot can't post there."""
+    ticket = _new_ticket(
+        desk,
+        channel=None,
+        ts=None,
+        thread_ts=None,
+        requester=request.requester,
+        reporter=request.requester,
+        is_external=False,
+        description=request.description,
+        source=IntakeSource.MODAL,
+        queue_channel=request.channel,
+        created_at=desk.clock.now(),
+    )
+    ticket.issue_type = request.issue_type
+    ticket.priority = request.priority
+    ticket.product = request.product
+    ticket.users_affected = request.users_affected
+    ticket.site_down = request.site_down
+    ticket.requester_team = request.requester_team
+    tickets = TicketRepository(session)
+    tickets.add(ticket)
+    tickets.log(ticket, EventKind.OPENED, at=ticket.created_at, actor=request.requester,
+                data={"via": "modal"})
+    post_ticket_card(
+        session,
+        ticket,
+        channel=request.channel,
+        thread_ts=None,
+        fallback_user=request.requester,
+        now=desk.clock.now(),
+    )
+    return IntakeResult(Outcome.OPENED, ticket.id)
+
+
+def encode_modal_context(*, channel: str) -> str:
+    """The modal's private_metadata: where the card goes once the form is submitted."""
+    return json.dumps({"channel": channel})
+
+
+def decode_modal_context(private_metadata: str | None) -> str | None:
+    try:
+        data = json.loads(private_metadata or "{}")
+    except json.JSONDecodeError:
+        return None
+    channel = data.get("channel") if isinstance(data, dict) else None
+    return channel if isinstance(channel, str) and channel else None
+
+
+# --- edits and deletions -----------------------------------------------------------------------
+
+
+def edit_message(
+    session: Session, desk: Desk, *, channel: str, ts: str, text: str, edited_at: datetime
+) -> IntakeResult:
+    """An edit of a ticket's source message updates its description; of a reply, the reply."""
+    tickets = TicketRepository(session)
+    ticket = tickets.get_by_source(channel, ts)
+    if ticket is not None:
+        if ticket.description == text:
+            # Slack also sends message_changed when a thread gains a reply; nothing was edited.
+            return IntakeResult(Outcome.IGNORED, ticket.id)
+        tickets.log(
+            ticket,
+            EventKind.DESCRIPTION_EDITED,
+            at=edited_at,
+            actor=ticket.requester,
+            data={"previous": ticket.description},
+        )
+        ticket.description = text
+        ticket.updated_at = edited_at
+        return IntakeResult(Outcome.UPDATED, ticket.id)
+    kept = tickets.get_message(channel, ts)
+    if kept is None or kept.text == text:
+        return IGNORED
+    kept.text = text
+    kept.edited_at = edited_at
+    ticket = tickets.get(kept.ticket_id)
+    if ticket is not None:
+        tickets.log(ticket, EventKind.MESSAGE_EDITED, at=edited_at, actor=kept.author,
+                    data={"ts": ts})
+    return IntakeResult(Outcome.UPDATED, kept.ticket_id)
+
+
+def delete_message(
+    session: Session, desk: Desk, *, channel: str, ts: str, deleted_at: datetime
+) -> IntakeResult:
+    """Deletions are recorded; the ticket keeps what was asked, so nothing is lost."""
+    tickets = TicketRepository(session)
+    ticket = tickets.get_by_source(channel, ts)
+    if ticket is not None:
+        tickets.log(ticket, EventKind.SOURCE_DELETED, at=deleted_at, data={"ts": ts})
+        return IntakeResult(Outcome.UPDATED, ticket.id)
+    kept = tickets.get_message(channel, ts)
+    if kept is None:
+        return IGNORED
+    kept.deleted_at = deleted_at
+    ticket = tickets.get(kept.ticket_id)
+    if ticket is not None:
+        tickets.log(ticket, EventKind.MESSAGE_DELETED, at=deleted_at, data={"ts": ts})
+    return IntakeResult(Outcome.UPDATED, kept.ticket_id)
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+def _open_from_message(
+    session: Session,
+    desk: Desk,
+    message: SlackMessage,
+    *,
+    source: IntakeSource,
+    reporter: str | None = None,
+) -> IntakeResult:
+    tickets = TicketRepository(session)
+    if tickets.get_by_card(message.channel, message.ts) is not None:
+        return IGNORED
+    existing = tickets.get_by_source(message.channel, message.ts)
+    if existing is not None:
+        if reporter and reporter != existing.requester:
+            _note_also_requested(tickets, existing, reporter, at=desk.clock.now())
+        return IntakeResult(Outcome.EXISTING, existing.id)
+    ticket = _new_ticket(
+        desk,
+        channel=message.channel,
+        ts=message.ts,
+        thread_ts=message.thread_ts if message.is_reply else None,
+        requester=message.user,
+        reporter=reporter or message.user,
+        is_external=message.is_external,
+        description=message.text,
+        source=source,
+        requester_team=message.team,
+    )
+    if tickets.add(ticket) is None:
+        existing = tickets.get_by_source(message.channel, message.ts)
+        return IntakeResult(Outcome.EXISTING, existing.id if existing else None)
+    tickets.log(
+        ticket, EventKind.OPENED, at=ticket.created_at, actor=reporter or message.user,
+        data={"via": source.value},
+    )
+    post_ticket_card(
+        session,
+        ticket,
+        channel=message.channel,
+        thread_ts=ticket.thread_ts,
+        fallback_user=None,
+        now=desk.clock.now(),
+    )
+    return IntakeResult(Outcome.OPENED, ticket.id)
+
+
+def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
+    assert message.thread_ts is not None
+    tickets = TicketRepository(session)
+    ticket = tickets.get_by_thread(message.channel, message.thread_ts)
+    if ticket is None:
+        return IGNORED
+    posted_at = slack_ts_to_datetime(message.ts)
+    kept = tickets.add_message(
+        TicketMessage(
+            ticket_id=ticket.id,
+            channel=message.channel,
+            ts=message.ts,
+            author=message.user,
+            author_is_external=message.is_external,
+            text=message.text,
+            posted_at=posted_at,
+        )
+    )
+    if kept is None:
+        return IntakeResult(Outcome.EXISTING, ticket.id)
+    ticket.updated_at = max(ticket.updated_at, posted_at)
+    if (
+        ticket.first_response_at is None
+        and message.user != ticket.requester
+        and message.user in desk.config.agents
+    ):
+        ticket.first_response_at = posted_at
+    return IntakeResult(Outcome.ATTACHED, ticket.id)
+
+
+def _note_also_requested(
+    tickets: TicketRepository, ticket: Ticket, user: str, *, at: datetime
+) -> None:
+    tickets.log(ticket, EventKind.ALSO_REQUESTED, at=at, actor=user)
+
+
+def _new_ticket(
+    desk: Desk,
+    *,
+    channel: str | None,
+    ts: str | None,
+    thread_ts: str | None,
+    requester: str,
+    reporter: str,
+    is_external: bool,
+    description: str,
+    source: IntakeSource,
+    queue_channel: str | None = None,
+    requester_team: str | None = None,
+    created_at: datetime | None = None,
+) -> Ticket:
+    config = desk.config
+    where = queue_channel or channel or ""
+    intake = config.intake_for(where)
+    customer = config.customer_channel(where)
+    created = created_at or (slack_ts_to_datetime(ts) if ts else desk.clock.now())
+    return Ticket(
+        source_channel=channel,
+        source_ts=ts,
+        source_thread_ts=thread_ts,
+        intake_source=source,
+        requester=requester,
+        requester_team=requester_team,
+        requester_is_external=is_external,
+        reporter=reporter,
+        queue=intake.queue if intake else config.default_queue,
+        customer=customer.customer if customer else None,
+        status=TicketStatus.OPEN,
+        priority=config.default_priority,
+        description=description[: MAX_DESCRIPTION * 4],
+        escalated=False,
+        created_at=created,
+        updated_at=created,
+    )
