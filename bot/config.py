@@ -224,11 +224,13 @@ def _duration(value: object) -> timedelta:
         duration = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
         raise _problem(f"{_show(value)} is not a duration; add a unit (use 15m, 4h, 2d)")
-    else:
+    elif isinstance(value, str):
         try:
-            duration = parse_duration(value)  # type: ignore[arg-type]
+            duration = parse_duration(value)
         except ValueError as exc:
             raise _problem(str(exc)) from None
+    else:
+        raise _problem(f"expected a duration (like 15m, 4h, 2d), not {_show(value)}")
     if duration <= timedelta(0):
         raise _problem("must be longer than zero")
     return duration
@@ -256,7 +258,7 @@ _FULL_DAY_NAMES = dict(
 
 
 def _day(value: object) -> str:
-    """ "mon" or "Monday" -> "mon"."""
+    """Accept "mon" or "Monday" (any case); keep the three-letter form the templates use."""
     if isinstance(value, str):
         text = value.strip().lower()
         if text in WEEKDAYS:
@@ -643,13 +645,9 @@ def _strip_optional(annotation: Any) -> Any:
     """`Annotated[X, ...]` and `X | None` -> X, to walk the model along an error's location."""
     while True:
         origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            options = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = options[0] if len(options) == 1 else annotation
-            if len(options) != 1:
-                return annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is Annotated or (origin in (Union, types.UnionType) and len(args) == 1):
+            annotation = args[0]
         else:
             return annotation
 
@@ -766,11 +764,6 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps 17:00 a string and refuses a key given twice in one mapping."""
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
-        first: list(resolvers)
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[str, yaml.Mark] = {}
         for key_node, _ in node.value:
@@ -781,6 +774,9 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_Loader.yaml_implicit_resolvers = {
+    first: list(resolvers) for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 for _first in "+-0123456789":
     _Loader.yaml_implicit_resolvers.setdefault(_first, []).insert(
         0, ("tag:yaml.org,2002:str", _SEXAGESIMAL)

@@ -1,0 +1,264 @@
+"""`supportbot demo`: a scripted support morning against the local Slack stand-in.
+
+Everything real runs: the Bolt app behind waitress, signed HTTP requests built like Slack's, the
+outbox dispatcher, SQLite. Only Slack itself is played by `bot.standin` and `bot.slack_driver`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import parse_config
+from bot.runtime import Runtime, build_runtime
+from bot.server import create_http_server, create_wsgi_app
+from bot.slack_driver import SlackDriver, select_value, text_value
+from bot.standin import RecordedCall, SlackStandin
+from storage.migrate import upgrade_schema
+from storage.repositories import TicketRepository
+from templates.ids import ActionId, BlockId
+from workflows.export import export_records
+
+SIGNING_SECRET = "demo-signing-secret"
+DEMO_CONFIG: dict[str, Any] = {
+    "timezone": "America/New_York",
+    "agents": ["U0SAM", "U0PRIYA"],
+    "intake": [
+        {"channel": "C0HELP", "queue": "general"},
+        {"channel": "C0BILLING", "queue": "billing"},
+    ],
+    "engineering": [
+        {"product": "default", "channel": "C0ENG"},
+        {"product": "Billing", "channel": "C0ENGBILL"},
+        {"product": "Login & SSO", "channel": "C0ENGSSO"},
+    ],
+    "default_priority": "medium",
+    "business_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"},
+    "sla": {
+        "urgent": {"first_response": "15m", "resolution": "4h"},
+        "high": {"first_response": "1h", "resolution": "8h"},
+        "medium": {"first_response": "4h", "resolution": "24h"},
+        "low": {"first_response": "8h", "resolution": "72h"},
+    },
+}
+CHANNELS = {"C0HELP": "help", "C0BILLING": "billing-help", "C0SALES": "sales-floor"}
+PEOPLE = {
+    "U0ALICE": "Alice (sales)",
+    "U0BOB": "Bob (customer success)",
+    "U0CAROL": "Carol (billing)",
+    "U0DAVE": "Dave (sales)",
+    "U0SAM": "Sam (support agent)",
+    "U0PRIYA": "Priya (support agent)",
+}
+
+
+class Demo:
+    def __init__(self, runtime: Runtime, standin: SlackStandin, slack: SlackDriver, out: TextIO):
+        self.runtime = runtime
+        self.standin = standin
+        self.slack = slack
+        self.out = out
+        self._seen = 0
+        self.latencies: list[float] = []
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def step(self, title: str) -> None:
+        self.say()
+        self.say(f"── {title}")
+
+    def person_posts(self, user: str, channel: str, text: str, *, thread_ts: str | None = None) -> str:
+        ts = self.standin.seed_message(channel, user=user, text=text, thread_ts=thread_ts)
+        where = f"#{CHANNELS[channel]}" + (" (in the thread)" if thread_ts else "")
+        self.say(f"   {PEOPLE[user]} in {where}: “{text}”")
+        self.timed_event(self.slack.message_event(channel=channel, user=user, text=text, ts=ts,
+                                                  thread_ts=thread_ts))
+        return ts
+
+    def timed_event(self, event: dict[str, Any], **kwargs: Any) -> None:
+        started = time.perf_counter()
+        reply = self.slack.send_event(event, **kwargs)
+        self.deliver()
+        self.latencies.append(time.perf_counter() - started)
+        if reply.status != 200:
+            self.say(f"   !! Slack got HTTP {reply.status}")
+
+    def deliver(self) -> None:
+        self.runtime.dispatcher.drain()
+        self.report_bot()
+
+    def report_bot(self) -> None:
+        calls = self.standin.calls()
+        for call in calls[self._seen:]:
+            line = describe_call(call)
+            if line:
+                self.say(f"   bot → {line}")
+        self._seen = len(calls)
+
+
+def describe_call(call: RecordedCall) -> str | None:
+    args = call.args
+    where = _where(args.get("channel", ""))
+    if call.method == "chat.postMessage":
+        place = f"{where}, in the thread" if args.get("thread_ts") else where
+        return f"{place}:\n{_indent(_card_text(args))}"
+    if call.method == "chat.postEphemeral":
+        return f"only {PEOPLE.get(args.get('user', ''), args.get('user'))} sees: {args.get('text')}"
+    if call.method == "views.open":
+        return "opens the intake form: " + ", ".join(_block_labels(args["view"]))
+    if call.method == "views.update":
+        return "updates the form: " + ", ".join(_block_labels(args["view"]))
+    if call.method in {"conversations.history", "conversations.replies"}:
+        return f"reads the reacted message in {where}"
+    return None
+
+
+def _where(channel: str) -> str:
+    if channel in CHANNELS:
+        return f"#{CHANNELS[channel]}"
+    return PEOPLE.get(channel, channel)
+
+
+def _card_text(args: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for block in args.get("blocks") or []:
+        if block.get("type") == "section":
+            if "text" in block:
+                lines.append(block["text"]["text"])
+            fields = [f["text"].replace("\n", ": ", 1) for f in block.get("fields", [])]
+            if fields:
+                lines.append(" | ".join(fields))
+        elif block.get("type") == "context":
+            lines.extend(element.get("text", "") for element in block.get("elements", []))
+    return "\n".join(lines) or args.get("text", "")
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"        {line}" for line in text.splitlines())
+
+
+def _block_labels(view: dict[str, Any]) -> list[str]:
+    return [block["label"]["text"] for block in view.get("blocks", []) if "label" in block]
+
+
+def run_demo(*, database_url: str | None, out: TextIO) -> int:
+    with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        with SlackStandin() as standin:
+            for channel, name in CHANNELS.items():
+                standin.add_channel(channel, name=name)
+            for user, name in PEOPLE.items():
+                standin.add_user(user, name=name.split()[0].lower(), real_name=name)
+            runtime = build_runtime(
+                config=parse_config(DEMO_CONFIG),
+                database_url=url,
+                api_url=standin.url,
+                bot_token=next(iter(standin.tokens)),
+                signing_secret=SIGNING_SECRET,
+            )
+            upgrade_schema(runtime.engine)
+            server = create_http_server(
+                create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4
+            )
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            slack = SlackDriver(f"http://127.0.0.1:{server.effective_port}/slack/events",
+                                SIGNING_SECRET)
+            try:
+                play(Demo(runtime, standin, slack, out))
+            finally:
+                server.close()
+                runtime.close()
+    return 0
+
+
+def play(demo: Demo) -> None:
+    say = demo.say
+    say("supportbot demo: a support morning, played against a local stand-in of Slack.")
+    say("Watched channels: #help (general queue), #billing-help (billing queue).")
+
+    demo.step("1. A question in a watched channel becomes a ticket")
+    refund_ts = demo.person_posts("U0ALICE", "C0HELP",
+                                  "How do I issue a refund for an annual plan?")
+
+    demo.step("2. Slack retries the same event (X-Slack-Retry-Num: 1): nothing is posted twice")
+    event = demo.slack.message_event(channel="C0HELP", user="U0ALICE", text="(retry)", ts=refund_ts)
+    demo.slack.send_event(event, event_id="EvDEMO-RETRY")
+    demo.timed_event(event, event_id="EvDEMO-RETRY", retry_num=1)
+    say("   (no new post: the retry found ticket #1)")
+
+    demo.step("3. A message elsewhere gets the :ticket: reaction")
+    sso_ts = demo.standin.seed_message(
+        "C0SALES", user="U0BOB", text="Globex can't sign in with SSO since this morning"
+    )
+    say("   Bob (customer success) in #sales-floor: “Globex can't sign in with SSO since this morning”")
+    say("   Dave (sales) reacts :ticket:")
+    demo.timed_event(demo.slack.reaction_event(user="U0DAVE", reaction="ticket", channel="C0SALES",
+                                               ts=sso_ts, item_user="U0BOB",
+                                               event_ts=demo.standin.next_ts()))
+
+    demo.step("4. /support opens the intake form, which grows for a serious technical issue")
+    say("   Carol (billing) types: /support Invoices page shows an error for everyone")
+    demo.slack.slash_command(user="U0CAROL", channel="C0BILLING",
+                             text="Invoices page shows an error for everyone")
+    demo.standin.wait_for("views.open")
+    demo.report_bot()
+    view = list(demo.standin.views.values())[-1]  # the modal Slack just opened
+    values: dict[str, dict[str, Any]] = {
+        BlockId.ISSUE_TYPE: {ActionId.ISSUE_TYPE: select_value("technical_issue")},
+        BlockId.PRIORITY: {ActionId.PRIORITY: select_value("urgent")},
+        BlockId.PRODUCT: {ActionId.PRODUCT: select_value("Billing")},
+        BlockId.DESCRIPTION: {
+            ActionId.DESCRIPTION: text_value("Invoices page shows an error for everyone")
+        },
+    }
+    say("   Carol picks Technical issue, priority Urgent")
+    demo.slack.block_action(user="U0CAROL", view=view, values=values,
+                            block_id=BlockId.PRIORITY, action_id=ActionId.PRIORITY)
+    demo.standin.wait_for("views.update")
+    demo.report_bot()
+    view = demo.standin.views[view["id"]]
+    values[BlockId.USERS_AFFECTED] = {
+        ActionId.USERS_AFFECTED: text_value("lots", "number_input")
+    }
+    values[BlockId.SITE_DOWN] = {ActionId.SITE_DOWN: select_value("no")}
+    say("   Carol submits with “lots” users affected")
+    reply = demo.slack.submit_view(user="U0CAROL", view=view, values=values)
+    for field, message in (reply.json() or {}).get("errors", {}).items():
+        say(f"   form shows an error under {field}: {message}")
+    values[BlockId.USERS_AFFECTED] = {ActionId.USERS_AFFECTED: text_value("250", "number_input")}
+    say("   Carol corrects it to 250 and submits")
+    demo.slack.submit_view(user="U0CAROL", view=view, values=values)
+    demo.deliver()
+
+    demo.step("5. Replies in a ticket's thread join its conversation")
+    demo.person_posts("U0ALICE", "C0HELP", "It's for the Initech account, renewed last week.",
+                      thread_ts=refund_ts)
+    demo.person_posts("U0SAM", "C0HELP", "On it: refunds for annual plans go through billing.",
+                      thread_ts=refund_ts)
+
+    report_tickets(demo)
+
+
+def report_tickets(demo: Demo) -> None:
+    demo.step("Tickets now in the desk")
+    with demo.runtime.session_factory.begin() as session:
+        records = list(export_records(session))
+        tickets = TicketRepository(session)
+        conversation = {r["id"]: len(tickets.conversation(r["id"])) for r in records}
+    for record in records:
+        demo.say(
+            f"   {record['ref']:>4}  {record['status']:<8} {record['priority']:<7} "
+            f"queue={record['queue']:<8} requester={PEOPLE.get(record['requester'], '?'):<24} "
+            f"first response={record['first_response_at'] or '—'}  "
+            f"replies kept={conversation[record['id']]}"
+        )
+    fastest, slowest = min(demo.latencies), max(demo.latencies)
+    demo.say()
+    demo.say(f"Event to card delivered: {fastest * 1000:.0f}–{slowest * 1000:.0f} ms "
+             f"over {len(demo.latencies)} Slack events.")
+    demo.say("Export the same with: supportbot export --format csv")
