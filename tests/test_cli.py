@@ -1,0 +1,223 @@
+"""The operator contract's commands, run as an operator runs them: a subprocess of `app.py`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.slack_driver import SlackDriver
+from bot.standin import SlackStandin
+from tests.conftest import PROJECT_ROOT
+from workflows.export import EXPORT_FIELDS
+
+GOOD_CONFIG = """
+timezone: America/New_York
+agents: [U0AGENT1]
+intake:
+  - channel: C0HELP
+    queue: general
+"""
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "app.py"), *args],
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=env.get("HOME"),
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "supportbot.yml"
+    config.write_text(GOOD_CONFIG)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SUPPORTBOT_"))}
+    return {
+        **base,
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.db'}",
+        "SUPPORTBOT_CONFIG": str(config),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+
+def test_migrate_creates_the_schema_and_is_repeatable(env: dict[str, str]) -> None:
+    """`supportbot migrate` twice: both succeed, the second is a no-op."""
+    first = run(["migrate"], env)
+    second = run(["migrate"], env)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "up to date" in second.stdout
+
+
+def test_check_config_accepts_the_shipped_example(env: dict[str, str]) -> None:
+    """The example config an operator copies is valid as shipped."""
+    env["SUPPORTBOT_CONFIG"] = str(PROJECT_ROOT / "supportbot.example.yml")
+    result = run(["check-config"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_check_config_lists_every_problem_with_its_key(env: dict[str, str], tmp_path: Path) -> None:
+    """Each problem is printed with its key; exit code 1."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("timezone: Mars/Base\nintake:\n  - channel: help\nsla:\n  urgent: {first_response: 15x}\nagnets: []\n")
+    env["SUPPORTBOT_CONFIG"] = str(bad)
+    result = run(["check-config"], env)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "timezone:" in out and "intake[0].channel:" in out
+    assert "sla.urgent.first_response:" in out and "agnets: unknown key" in out
+    assert "Traceback" not in out + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(None, "file not found"), ("intake: [\n", "YAML syntax error"), ("- just\n- a list\n", "mapping")],
+)
+def test_missing_or_broken_config_is_one_line_and_exit_2(
+    env: dict[str, str], tmp_path: Path, content: str | None, expected: str
+) -> None:
+    """A missing or unreadable config stops check-config and serve with one line, exit code 2."""
+    path = tmp_path / "broken.yml"
+    if content is not None:
+        path.write_text(content)
+    env.update(SUPPORTBOT_CONFIG=str(path), SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s")
+    for command in (["check-config"], ["serve"]):
+        result = run(command, env)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_serve_without_a_token_explains_itself(env: dict[str, str]) -> None:
+    result = run(["serve"], env)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_formats_follow_the_contract(env: dict[str, str]) -> None:
+    """CSV header and JSONL keys are the contract's fields, in order; filters are half-open."""
+    assert run(["migrate"], env).returncode == 0
+    _seed_tickets(env["DATABASE_URL"])
+    as_csv = run(["export", "--format", "csv"], env)
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert tuple(rows[0].keys()) == EXPORT_FIELDS
+    assert [row["ref"] for row in rows] == ["#1", "#2"]
+    assert rows[0]["created_at"] == "2026-11-02T14:00:00Z"
+    assert rows[0]["escalated"] == "false" and rows[0]["thread_ts"] == rows[0]["thread_ts"]
+    as_jsonl = run(["export", "--since", "2026-11-02T15:00:00Z", "--until", "2026-11-04"], env)
+    records = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
+    assert [r["ref"] for r in records] == ["#2"]
+    assert list(records[0]) == list(EXPORT_FIELDS)
+    assert records[0]["tags"] == [] and records[0]["escalated"] is False
+    empty = run(["export", "--since", "2026-11-03T12:00:00+00:00"], env)
+    assert empty.stdout == ""
+    bad = run(["export", "--since", "yesterday"], env)
+    assert bad.returncode == 2 and "not an ISO date" in bad.stderr
+
+
+def _seed_tickets(url: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.config import parse_config
+    from storage.db import create_db_engine, create_session_factory
+    from workflows.clock import ManualClock, datetime_to_slack_ts
+    from workflows.intake import Desk, SlackMessage, receive_message
+
+    engine = create_db_engine(url)
+    desk = Desk(parse_config({"intake": [{"channel": "C0HELP"}]}), ManualClock(datetime.now(UTC)))
+    with create_session_factory(engine).begin() as session:
+        for hour, day in ((14, 2), (9, 3)):
+            ts = datetime_to_slack_ts(datetime(2026, 11, day, hour, tzinfo=UTC))
+            receive_message(session, desk, SlackMessage("C0HELP", ts, "U0ALICE", "help"))
+    engine.dispose()
+
+
+def test_demo_plays_the_scripted_day(env: dict[str, str]) -> None:
+    """`supportbot demo` needs no workspace and shows all three intake paths."""
+    result = run(["demo"], env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Ticket #1" in out and "Ticket #2" in out and "Ticket #3" in out
+    assert "Number of users affected" in out
+    assert "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandin]]:
+    with SlackStandin() as standin:
+        port = _free_port()
+        env.update(PORT=str(port), SLACK_BOT_TOKEN="xoxb-standin", SLACK_SIGNING_SECRET="secret",
+                   SLACK_API_URL=standin.url)
+        process = subprocess.Popen(
+            [sys.executable, str(PROJECT_ROOT / "app.py"), "serve"], env=env, cwd=env["HOME"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(base, process)
+            yield base, standin
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("serve did not become healthy")
+
+
+def test_serve_answers_a_question_within_a_second(served: tuple[str, SlackStandin]) -> None:
+    """The real `serve` process: health check, then a watched-channel question gets its card in the
+    thread in under a second, delivered by the background outbox dispatcher."""
+    base, standin = served
+    slack = SlackDriver(f"{base}/slack/events", "secret")
+    ts = standin.seed_message("C0HELP", user="U0ALICE", text="Where is the invoice export?")
+    started = time.monotonic()
+    reply = slack.send_event(slack.message_event(channel="C0HELP", user="U0ALICE",
+                                                 text="Where is the invoice export?", ts=ts))
+    assert reply.status == 200
+    [card] = standin.wait_for("chat.postMessage", timeout=5)
+    assert time.monotonic() - started < 1.0
+    assert card.args["thread_ts"] == ts and "Ticket #1" in card.args["text"]
+
+
+def test_unknown_path_is_404_and_health_is_200(served: tuple[str, SlackStandin]) -> None:
+    base, _ = served
+    with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{base}/nowhere", timeout=2)
+    assert caught.value.code == 404
