@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_iso, help="ISO date/time; tickets created at or after")
     export.add_argument("--until", type=_iso, help="ISO date/time; tickets created before")
     demo = sub.add_parser("demo", help="play a scripted support day against a local Slack stand-in")
-    demo.add_argument("--database", help="database URL for the demo (default: a temporary SQLite file)")
+    demo.add_argument(
+        "--database", help="database URL for the demo (default: a temporary SQLite file)"
+    )
     return parser
 
 

@@ -29,7 +29,9 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
     def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
         # Answer 500 so Slack retries an event; idempotent intake makes the retry safe.
         logger.exception(
-            "request failed (type=%s, event_id=%s)", body.get("type"), body.get("event_id"),
+            "request failed (type=%s, event_id=%s)",
+            body.get("type"),
+            body.get("event_id"),
             exc_info=error,
         )
         return BoltResponse(status=500, body="")

@@ -36,7 +36,11 @@ DEMO_CONFIG: dict[str, Any] = {
         {"product": "Login & SSO", "channel": "C0ENGSSO"},
     ],
     "default_priority": "medium",
-    "business_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"},
+    "business_hours": {
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "09:00",
+        "end": "17:00",
+    },
     "sla": {
         "urgent": {"first_response": "15m", "resolution": "4h"},
         "high": {"first_response": "1h", "resolution": "8h"},
@@ -71,12 +75,17 @@ class Demo:
         self.say()
         self.say(f"── {title}")
 
-    def person_posts(self, user: str, channel: str, text: str, *, thread_ts: str | None = None) -> str:
+    def person_posts(
+        self, user: str, channel: str, text: str, *, thread_ts: str | None = None
+    ) -> str:
         ts = self.standin.seed_message(channel, user=user, text=text, thread_ts=thread_ts)
         where = f"#{CHANNELS[channel]}" + (" (in the thread)" if thread_ts else "")
         self.say(f"   {PEOPLE[user]} in {where}: “{text}”")
-        self.timed_event(self.slack.message_event(channel=channel, user=user, text=text, ts=ts,
-                                                  thread_ts=thread_ts))
+        self.timed_event(
+            self.slack.message_event(
+                channel=channel, user=user, text=text, ts=ts, thread_ts=thread_ts
+            )
+        )
         return ts
 
     def timed_event(self, event: dict[str, Any], **kwargs: Any) -> None:
@@ -93,7 +102,7 @@ class Demo:
 
     def report_bot(self) -> None:
         calls = self.standin.calls()
-        for call in calls[self._seen:]:
+        for call in calls[self._seen :]:
             line = describe_call(call)
             if line:
                 self.say(f"   bot → {line}")
@@ -166,8 +175,9 @@ def run_demo(*, database_url: str | None, out: TextIO) -> int:
             )
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()
-            slack = SlackDriver(f"http://127.0.0.1:{server.effective_port}/slack/events",
-                                SIGNING_SECRET)
+            slack = SlackDriver(
+                f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET
+            )
             try:
                 play(Demo(runtime, standin, slack, out))
             finally:
@@ -182,8 +192,9 @@ def play(demo: Demo) -> None:
     say("Watched channels: #help (general queue), #billing-help (billing queue).")
 
     demo.step("1. A question in a watched channel becomes a ticket")
-    refund_ts = demo.person_posts("U0ALICE", "C0HELP",
-                                  "How do I issue a refund for an annual plan?")
+    refund_ts = demo.person_posts(
+        "U0ALICE", "C0HELP", "How do I issue a refund for an annual plan?"
+    )
 
     demo.step("2. Slack retries the same event (X-Slack-Retry-Num: 1): nothing is posted twice")
     event = demo.slack.message_event(channel="C0HELP", user="U0ALICE", text="(retry)", ts=refund_ts)
@@ -195,16 +206,27 @@ def play(demo: Demo) -> None:
     sso_ts = demo.standin.seed_message(
         "C0SALES", user="U0BOB", text="Globex can't sign in with SSO since this morning"
     )
-    say("   Bob (customer success) in #sales-floor: “Globex can't sign in with SSO since this morning”")
+    say(
+        "   Bob (customer success) in #sales-floor: "
+        "“Globex can't sign in with SSO since this morning”"
+    )
     say("   Dave (sales) reacts :ticket:")
-    demo.timed_event(demo.slack.reaction_event(user="U0DAVE", reaction="ticket", channel="C0SALES",
-                                               ts=sso_ts, item_user="U0BOB",
-                                               event_ts=demo.standin.next_ts()))
+    demo.timed_event(
+        demo.slack.reaction_event(
+            user="U0DAVE",
+            reaction="ticket",
+            channel="C0SALES",
+            ts=sso_ts,
+            item_user="U0BOB",
+            event_ts=demo.standin.next_ts(),
+        )
+    )
 
     demo.step("4. /support opens the intake form, which grows for a serious technical issue")
     say("   Carol (billing) types: /support Invoices page shows an error for everyone")
-    demo.slack.slash_command(user="U0CAROL", channel="C0BILLING",
-                             text="Invoices page shows an error for everyone")
+    demo.slack.slash_command(
+        user="U0CAROL", channel="C0BILLING", text="Invoices page shows an error for everyone"
+    )
     demo.standin.wait_for("views.open")
     demo.report_bot()
     view = list(demo.standin.views.values())[-1]  # the modal Slack just opened
@@ -217,14 +239,17 @@ def play(demo: Demo) -> None:
         },
     }
     say("   Carol picks Technical issue, priority Urgent")
-    demo.slack.block_action(user="U0CAROL", view=view, values=values,
-                            block_id=BlockId.PRIORITY, action_id=ActionId.PRIORITY)
+    demo.slack.block_action(
+        user="U0CAROL",
+        view=view,
+        values=values,
+        block_id=BlockId.PRIORITY,
+        action_id=ActionId.PRIORITY,
+    )
     demo.standin.wait_for("views.update")
     demo.report_bot()
     view = demo.standin.views[view["id"]]
-    values[BlockId.USERS_AFFECTED] = {
-        ActionId.USERS_AFFECTED: text_value("lots", "number_input")
-    }
+    values[BlockId.USERS_AFFECTED] = {ActionId.USERS_AFFECTED: text_value("lots", "number_input")}
     values[BlockId.SITE_DOWN] = {ActionId.SITE_DOWN: select_value("no")}
     say("   Carol submits with “lots” users affected")
     reply = demo.slack.submit_view(user="U0CAROL", view=view, values=values)
@@ -236,10 +261,15 @@ def play(demo: Demo) -> None:
     demo.deliver()
 
     demo.step("5. Replies in a ticket's thread join its conversation")
-    demo.person_posts("U0ALICE", "C0HELP", "It's for the Initech account, renewed last week.",
-                      thread_ts=refund_ts)
-    demo.person_posts("U0SAM", "C0HELP", "On it: refunds for annual plans go through billing.",
-                      thread_ts=refund_ts)
+    demo.person_posts(
+        "U0ALICE", "C0HELP", "It's for the Initech account, renewed last week.", thread_ts=refund_ts
+    )
+    demo.person_posts(
+        "U0SAM",
+        "C0HELP",
+        "On it: refunds for annual plans go through billing.",
+        thread_ts=refund_ts,
+    )
 
     report_tickets(demo)
 
@@ -259,6 +289,8 @@ def report_tickets(demo: Demo) -> None:
         )
     fastest, slowest = min(demo.latencies), max(demo.latencies)
     demo.say()
-    demo.say(f"Event to card delivered: {fastest * 1000:.0f}–{slowest * 1000:.0f} ms "
-             f"over {len(demo.latencies)} Slack events.")
+    demo.say(
+        f"Event to card delivered: {fastest * 1000:.0f}–{slowest * 1000:.0f} ms "
+        f"over {len(demo.latencies)} Slack events."
+    )
     demo.say("Export the same with: supportbot export --format csv")

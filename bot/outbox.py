@@ -100,7 +100,7 @@ class Dispatcher:
     # --- running --------------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Called after a commit that wrote rows, so delivery starts at once, not at the next poll."""
+        """Called after a commit that wrote rows: deliver at once, not at the next poll."""
         self._wake.set()
 
     def start(self, *, poll_seconds: float = 1.0) -> None:
@@ -206,7 +206,10 @@ class Dispatcher:
             row.next_attempt_at = now + delay
             logger.warning(
                 "outbox: %s for ticket %s failed (%s); retrying in %.0fs",
-                row.method, row.ticket_id, attempt.error, delay.total_seconds(),
+                row.method,
+                row.ticket_id,
+                attempt.error,
+                delay.total_seconds(),
             )
             return
         replacement = self.hooks.failed(session, row, attempt.error or "unknown", now=now)

@@ -84,7 +84,9 @@ class SlackDriver:
 
     # --- Events API ---------------------------------------------------------------------------
 
-    def event_envelope(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    def event_envelope(
+        self, event: dict[str, Any], *, event_id: str | None = None
+    ) -> dict[str, Any]:
         return {
             "token": "legacy-verification-token",
             "team_id": self.team_id,
@@ -176,7 +178,12 @@ class SlackDriver:
         return self.post_form({"payload": json.dumps(payload)})
 
     def message_shortcut(
-        self, *, user: str, channel: str, message: dict[str, Any], callback_id: str = "create_ticket"
+        self,
+        *,
+        user: str,
+        channel: str,
+        message: dict[str, Any],
+        callback_id: str = "create_ticket",
     ) -> Reply:
         return self.interaction(
             {
@@ -195,17 +202,28 @@ class SlackDriver:
             }
         )
 
-    def view_payload(self, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def view_payload(
+        self, view: dict[str, Any], values: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
         """A view as Slack sends it back: the opened view plus the user's `state.values`."""
         return {**view, "state": {"values": values}}
 
     def block_action(
-        self, *, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]],
-        block_id: str, action_id: str,
+        self,
+        *,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        block_id: str,
+        action_id: str,
     ) -> Reply:
         state = values[block_id][action_id]
-        action = {"action_id": action_id, "block_id": block_id, "type": state.get("type"),
-                  "action_ts": f"{time.time():.6f}"}
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": state.get("type"),
+            "action_ts": f"{time.time():.6f}",
+        }
         if "selected_option" in state:
             action["selected_option"] = state["selected_option"]
         return self.interaction(

@@ -21,8 +21,11 @@ def register(app: App, deps: Deps) -> None:
     def ack_support(ack: Ack, command: dict[str, Any]) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in {"help", "?"}:
-            ack(**support_help(command.get("command") or "/support",
-                                 reaction=deps.desk.config.reactions.ticket))
+            ack(
+                **support_help(
+                    command.get("command") or "/support", reaction=deps.desk.config.reactions.ticket
+                )
+            )
             return
         ack()
 

@@ -28,9 +28,14 @@ def register(app: App, deps: Deps) -> None:
             edited = (changed.get("edited") or {}).get("ts") or event.get("event_ts") or event["ts"]
             with deps.transaction() as session:
                 if is_first_delivery(session, body.get("event_id"), desk=deps.desk):
-                    edit_message(session, deps.desk, channel=event["channel"], ts=changed["ts"],
-                                 text=changed.get("text") or "",
-                                 edited_at=slack_ts_to_datetime(edited))
+                    edit_message(
+                        session,
+                        deps.desk,
+                        channel=event["channel"],
+                        ts=changed["ts"],
+                        text=changed.get("text") or "",
+                        edited_at=slack_ts_to_datetime(edited),
+                    )
             return
         if subtype == "message_deleted":
             deleted_ts = event.get("deleted_ts")
@@ -38,8 +43,13 @@ def register(app: App, deps: Deps) -> None:
                 return
             with deps.transaction() as session:
                 if is_first_delivery(session, body.get("event_id"), desk=deps.desk):
-                    delete_message(session, deps.desk, channel=event["channel"], ts=deleted_ts,
-                                   deleted_at=slack_ts_to_datetime(event.get("event_ts") or event["ts"]))
+                    delete_message(
+                        session,
+                        deps.desk,
+                        channel=event["channel"],
+                        ts=deleted_ts,
+                        deleted_at=slack_ts_to_datetime(event.get("event_ts") or event["ts"]),
+                    )
             return
         if subtype not in CONVERSATION_SUBTYPES:
             return

@@ -1,4 +1,4 @@
-"""Parsing of Slack payloads into the workflows' small frozen inputs. Pure functions, tested as data."""
+"""Parsing of Slack payloads into the workflows' small frozen inputs; pure, tested as data."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def is_external(payload: dict[str, Any], *, home_team: str | None) -> bool:
     source_team = payload.get("source_team")
     if home_team is None:
         return False
-    return bool((user_team and user_team != home_team) or (source_team and source_team != home_team))
+    return bool(
+        (user_team and user_team != home_team) or (source_team and source_team != home_team)
+    )
 
 
 def message_from_event(event: dict[str, Any], *, home_team: str | None) -> SlackMessage | None:

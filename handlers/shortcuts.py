@@ -21,8 +21,13 @@ def register(app: App, deps: Deps) -> None:
         with deps.transaction() as session:
             if message is None:
                 channel = (body.get("channel") or {}).get("id") or reporter
-                post_ephemeral(session, channel=channel, user=reporter,
-                               message=cannot_ticket_bot_message(), now=deps.desk.clock.now())
+                post_ephemeral(
+                    session,
+                    channel=channel,
+                    user=reporter,
+                    message=cannot_ticket_bot_message(),
+                    now=deps.desk.clock.now(),
+                )
             else:
                 open_from_shortcut(session, deps.desk, message, reporter=reporter)
         ack()

@@ -54,19 +54,23 @@ def register(app: App, deps: Deps) -> None:
         check = check_intake(answers)
         if check.needs_scale:
             # The form changed faster than its update arrived: show the scale questions first.
-            ack(response_action="update", view=build_intake_modal(
-                _form(answers, deps, show_scale=True),
-                products=deps.desk.config.products,
-                private_metadata=view.get("private_metadata") or "",
-            ))
+            ack(
+                response_action="update",
+                view=build_intake_modal(
+                    _form(answers, deps, show_scale=True),
+                    products=deps.desk.config.products,
+                    private_metadata=view.get("private_metadata") or "",
+                ),
+            )
             return
         if check.errors:
             ack(response_action="errors", errors=check.errors)
             return
         user = body["user"]["id"]
         channel = decode_modal_context(view.get("private_metadata")) or user
-        request = to_request(answers, requester=user, channel=channel,
-                             requester_team=body["user"].get("team_id"))
+        request = to_request(
+            answers, requester=user, channel=channel, requester_team=body["user"].get("team_id")
+        )
         with deps.transaction() as session:
             open_from_modal(session, deps.desk, request)
         ack()

@@ -1,6 +1,7 @@
 """Engines and sessions.
 
-One unit of work per request or job: `with session_factory.begin() as session:` at the edge. SQLite is
+One unit of work per request or job: `with session_factory.begin() as session:` at the edge.
+SQLite is
 configured for several threads (HTTP workers, dispatcher, scheduler) writing one file: WAL, a busy
 timeout, and `BEGIN IMMEDIATE` so a transaction takes the write lock up front instead of failing to
 upgrade a read lock halfway through.

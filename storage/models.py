@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models: the desk's durable state.
 
-Columns hold plain strings for statuses and priorities (the values of `workflows.vocabulary`), so the
+Columns hold plain strings for statuses and priorities (the values of `workflows.vocabulary`),
+so the
 schema never needs a migration to learn a new word. Times are timezone-aware UTC.
 """
 
@@ -60,7 +61,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy's documented class attribute)datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
 class Ticket(Base):
@@ -140,9 +141,7 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
-    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(48))
     actor: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[datetime]
@@ -156,9 +155,7 @@ class TicketMessage(Base):
     __table_args__ = (UniqueConstraint("channel", "ts"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
-    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
     author: Mapped[str | None] = mapped_column(String(32))

@@ -1,4 +1,4 @@
-"""Repositories: named queries per aggregate. They `flush()` but never `commit()`; the edge commits."""
+"""Repositories: named queries per aggregate. They `flush()`, never `commit()`: the edge commits."""
 
 from __future__ import annotations
 

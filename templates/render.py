@@ -46,7 +46,7 @@ def environment() -> Environment:
 
 
 def truncate(text: str, limit: int) -> str:
-    """Cut to `limit` characters, ending with an ellipsis, without splitting an escape like `&amp;`."""
+    """Cut to `limit` characters with an ellipsis, never splitting an escape like `&amp;`."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -91,9 +91,8 @@ def render_view(template: str, **context: Any) -> dict[str, Any]:
 def fit_blocks(blocks: list[dict[str, Any]], max_blocks: int) -> list[dict[str, Any]]:
     fitted = [_fit_block(block) for block in blocks]
     if len(fitted) > max_blocks:
-        fitted = fitted[: max_blocks - 1] + [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "(more not shown)"}]}
-        ]
+        more = {"type": "context", "elements": [{"type": "mrkdwn", "text": "(more not shown)"}]}
+        fitted = [*fitted[: max_blocks - 1], more]
     return fitted
 
 

@@ -48,7 +48,11 @@ TEST_CONFIG: dict[str, Any] = {
     ],
     "digests": {"channel": "C0MGRS"},
     "default_priority": "medium",
-    "business_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"},
+    "business_hours": {
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "09:00",
+        "end": "17:00",
+    },
     "holidays": ["2026-12-25"],
     "sla": {
         "urgent": {"first_response": "15m", "resolution": "4h"},
@@ -65,7 +69,9 @@ def desk_config() -> DeskConfig:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def migrated_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def migrated_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'desk.db'}"
     else:
@@ -115,7 +121,7 @@ class DeskUnderTest:
     clock: ManualClock
 
     def deliver(self) -> int:
-        """Send what the outbox owes now (the tests run the dispatcher by hand, deterministically)."""
+        """Send what the outbox owes now (tests run the dispatcher by hand, deterministically)."""
         return self.runtime.dispatcher.drain()
 
     def session(self) -> Any:
@@ -123,14 +129,18 @@ class DeskUnderTest:
 
 
 def serve(runtime: Runtime) -> tuple[Any, str]:
-    server = create_http_server(create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4)
+    server = create_http_server(
+        create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return server, f"http://127.0.0.1:{server.effective_port}"
 
 
 @pytest.fixture
-def desk(engine: Engine, standin: SlackStandin, clock: ManualClock, desk_config: DeskConfig) -> Iterator[DeskUnderTest]:
+def desk(
+    engine: Engine, standin: SlackStandin, clock: ManualClock, desk_config: DeskConfig
+) -> Iterator[DeskUnderTest]:
     runtime = build_runtime(
         config=desk_config,
         database_url=str(engine.url),

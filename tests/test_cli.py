@@ -32,10 +32,16 @@ intake:
 """
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "app.py"), *args],
-        env=env, capture_output=True, text=True, timeout=timeout, cwd=env.get("HOME"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=env.get("HOME"),
     )
 
 
@@ -73,7 +79,10 @@ def test_check_config_accepts_the_shipped_example(env: dict[str, str]) -> None:
 def test_check_config_lists_every_problem_with_its_key(env: dict[str, str], tmp_path: Path) -> None:
     """Each problem is printed with its key; exit code 1."""
     bad = tmp_path / "bad.yml"
-    bad.write_text("timezone: Mars/Base\nintake:\n  - channel: help\nsla:\n  urgent: {first_response: 15x}\nagnets: []\n")
+    bad.write_text(
+        "timezone: Mars/Base\nintake:\n  - channel: help\n"
+        "sla:\n  urgent: {first_response: 15x}\nagnets: []\n"
+    )
     env["SUPPORTBOT_CONFIG"] = str(bad)
     result = run(["check-config"], env)
     assert result.returncode == 1
@@ -85,7 +94,11 @@ def test_check_config_lists_every_problem_with_its_key(env: dict[str, str], tmp_
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(None, "file not found"), ("intake: [\n", "YAML syntax error"), ("- just\n- a list\n", "mapping")],
+    [
+        (None, "file not found"),
+        ("intake: [\n", "YAML syntax error"),
+        ("- just\n- a list\n", "mapping"),
+    ],
 )
 def test_missing_or_broken_config_is_one_line_and_exit_2(
     env: dict[str, str], tmp_path: Path, content: str | None, expected: str
@@ -167,11 +180,19 @@ def _free_port() -> int:
 def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandin]]:
     with SlackStandin() as standin:
         port = _free_port()
-        env.update(PORT=str(port), SLACK_BOT_TOKEN="xoxb-standin", SLACK_SIGNING_SECRET="secret",
-                   SLACK_API_URL=standin.url)
+        env.update(
+            PORT=str(port),
+            SLACK_BOT_TOKEN="xoxb-standin",
+            SLACK_SIGNING_SECRET="secret",
+            SLACK_API_URL=standin.url,
+        )
         process = subprocess.Popen(
-            [sys.executable, str(PROJECT_ROOT / "app.py"), "serve"], env=env, cwd=env["HOME"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [sys.executable, str(PROJECT_ROOT / "app.py"), "serve"],
+            env=env,
+            cwd=env["HOME"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -206,8 +227,11 @@ def test_serve_answers_a_question_within_a_second(served: tuple[str, SlackStandi
     slack = SlackDriver(f"{base}/slack/events", "secret")
     ts = standin.seed_message("C0HELP", user="U0ALICE", text="Where is the invoice export?")
     started = time.monotonic()
-    reply = slack.send_event(slack.message_event(channel="C0HELP", user="U0ALICE",
-                                                 text="Where is the invoice export?", ts=ts))
+    reply = slack.send_event(
+        slack.message_event(
+            channel="C0HELP", user="U0ALICE", text="Where is the invoice export?", ts=ts
+        )
+    )
     assert reply.status == 200
     [card] = standin.wait_for("chat.postMessage", timeout=5)
     assert time.monotonic() - started < 1.0

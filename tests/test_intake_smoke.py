@@ -6,8 +6,11 @@ from tests.conftest import DeskUnderTest
 
 def test_question_in_watched_channel_gets_a_card(desk: DeskUnderTest) -> None:
     ts = desk.standin.seed_message("C0HELP", user="U0ALICE", text="How do I export invoices?")
-    reply = desk.slack.send_event(desk.slack.message_event(channel="C0HELP", user="U0ALICE",
-                                                           text="How do I export invoices?", ts=ts))
+    reply = desk.slack.send_event(
+        desk.slack.message_event(
+            channel="C0HELP", user="U0ALICE", text="How do I export invoices?", ts=ts
+        )
+    )
     assert reply.status == 200
     assert desk.deliver() == 1
     [post] = desk.standin.calls("chat.postMessage")

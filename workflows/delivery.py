@@ -1,6 +1,7 @@
 """What the desk owes Slack, and the bookkeeping when Slack answers.
 
-Workflows record calls here (outbox rows, in their own transaction). The dispatcher in `bot/outbox.py`
+Workflows record calls here (outbox rows, in their own transaction). The dispatcher in
+`bot/outbox.py`
 sends them and calls back `prepare`, `delivered` and `failed` so the domain can render a card from
 the ticket's state at send time, remember where the card landed, read a fetched message into the
 ticket, or fall back to a DM when the bot can't post in a channel.

@@ -1,4 +1,4 @@
-"""Jobs that keep the database small. Entry points like handlers: they open their own unit of work."""
+"""Jobs that keep the database small; entry points like handlers, with their own unit of work."""
 
 from __future__ import annotations
 

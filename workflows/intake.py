@@ -1,6 +1,7 @@
 """Intake: messages, reactions, shortcuts and the /support modal become tickets.
 
-Every path ends in `_open_ticket`, which is idempotent on the source message `(channel, ts)`: a Slack
+Every path ends in `_new_ticket` + `TicketRepository.add`, idempotent on the source message
+`(channel, ts)`: a Slack
 retry, a mention delivered as both `message` and `app_mention`, or two people reacting :ticket: all
 find the ticket the first delivery made, and nothing is posted twice.
 """
@@ -98,9 +99,9 @@ def receive_mention(session: Session, desk: Desk, message: SlackMessage) -> Inta
     """Someone @-mentioned the bot: in a ticket's thread that is conversation, anywhere else a
     request for help. The same message also arrives as a `message` event; whichever comes second
     finds the first one's work."""
-    if message.is_reply and message.thread_ts is not None:
-        if TicketRepository(session).get_by_thread(message.channel, message.thread_ts):
-            return _attach_reply(session, desk, message)
+    thread = message.thread_ts if message.is_reply else None
+    if thread and TicketRepository(session).get_by_thread(message.channel, thread):
+        return _attach_reply(session, desk, message)
     return _open_from_message(session, desk, message, source=IntakeSource.MENTION)
 
 
@@ -278,8 +279,13 @@ def open_from_modal(session: Session, desk: Desk, request: IntakeRequest) -> Int
     ticket.requester_team = request.requester_team
     tickets = TicketRepository(session)
     tickets.add(ticket)
-    tickets.log(ticket, EventKind.OPENED, at=ticket.created_at, actor=request.requester,
-                data={"via": "modal"})
+    tickets.log(
+        ticket,
+        EventKind.OPENED,
+        at=ticket.created_at,
+        actor=request.requester,
+        data={"via": "modal"},
+    )
     post_ticket_card(
         session,
         ticket,
@@ -335,8 +341,9 @@ def edit_message(
     kept.edited_at = edited_at
     ticket = tickets.get(kept.ticket_id)
     if ticket is not None:
-        tickets.log(ticket, EventKind.MESSAGE_EDITED, at=edited_at, actor=kept.author,
-                    data={"ts": ts})
+        tickets.log(
+            ticket, EventKind.MESSAGE_EDITED, at=edited_at, actor=kept.author, data={"ts": ts}
+        )
     return IntakeResult(Outcome.UPDATED, kept.ticket_id)
 
 
@@ -394,7 +401,10 @@ def _open_from_message(
         existing = tickets.get_by_source(message.channel, message.ts)
         return IntakeResult(Outcome.EXISTING, existing.id if existing else None)
     tickets.log(
-        ticket, EventKind.OPENED, at=ticket.created_at, actor=reporter or message.user,
+        ticket,
+        EventKind.OPENED,
+        at=ticket.created_at,
+        actor=reporter or message.user,
         data={"via": source.value},
     )
     post_ticket_card(
