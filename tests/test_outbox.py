@@ -502,8 +502,9 @@ def test_a_tickets_later_rows_wait_for_its_earlier_row(
         "unrelated",
         "after the card",
     ]
-    assert chat.index(next(c for c in chat if c.method == "chat.postMessage")) < len(chat) - 1
-    assert chat[-1].args["text"] == "after the card"
+    card_at = next(i for i, c in enumerate(chat) if c.method == "chat.postMessage")
+    follow_up_at = next(i for i, c in enumerate(chat) if c.args.get("text") == "after the card")
+    assert card_at < follow_up_at
 
 
 # --- 9. concurrent dispatchers -----------------------------------------------------------------
@@ -624,7 +625,6 @@ def test_reaction_ticket_reads_its_message_from_history(
     assert ticket.source_thread_ts is None
     assert ticket.card_channel == "C0HELP"
     with session_factory.begin() as session:
-        assert all(row.status == "sent" for row in OutboxRepository(session).pending()) is True
         assert OutboxRepository(session).count_by_status() == {"sent": 2}
 
 
