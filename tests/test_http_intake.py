@@ -185,8 +185,10 @@ def test_message_in_watched_channel_opens_ticket_with_card_in_thread(desk: DeskU
     assert "first response within 4 hours" in markup
 
     ticket = only_ticket(desk)
-    assert (ticket.card_channel, ticket.card_ts) == ("C0BILLING", desk.standin.messages(
-        "C0BILLING")[-1]["ts"])
+    assert (ticket.card_channel, ticket.card_ts) == (
+        "C0BILLING",
+        desk.standin.messages("C0BILLING")[-1]["ts"],
+    )
     assert event_kinds(desk, ticket.id) == ["opened", "card_posted"]
 
 
@@ -206,14 +208,32 @@ def test_message_in_unwatched_channel_opens_nothing(desk: DeskUnderTest) -> None
 def test_bot_messages_and_channel_notices_open_nothing(desk: DeskUnderTest) -> None:
     """Bots, joins, topic changes and bot_message posts in a watched channel are not questions."""
     replies = [
-        send_message(desk, channel="C0HELP", user="U0OTHERBOT", text="Deploy done",
-                     bot_id="B0OTHER")[0],
-        send_message(desk, channel="C0HELP", user=REQUESTER, text="<@U0ALICE> has joined",
-                     subtype="channel_join")[0],
-        send_message(desk, channel="C0HELP", user=REQUESTER, text="set the topic: help",
-                     subtype="channel_topic", topic="help")[0],
-        send_message(desk, channel="C0HELP", user=REQUESTER, text="Build failed",
-                     subtype="bot_message", bot_id="B0CI")[0],
+        send_message(
+            desk, channel="C0HELP", user="U0OTHERBOT", text="Deploy done", bot_id="B0OTHER"
+        )[0],
+        send_message(
+            desk,
+            channel="C0HELP",
+            user=REQUESTER,
+            text="<@U0ALICE> has joined",
+            subtype="channel_join",
+        )[0],
+        send_message(
+            desk,
+            channel="C0HELP",
+            user=REQUESTER,
+            text="set the topic: help",
+            subtype="channel_topic",
+            topic="help",
+        )[0],
+        send_message(
+            desk,
+            channel="C0HELP",
+            user=REQUESTER,
+            text="Build failed",
+            subtype="bot_message",
+            bot_id="B0CI",
+        )[0],
     ]
 
     assert [reply.status for reply in replies] == [200, 200, 200, 200]
@@ -228,11 +248,14 @@ def test_bot_messages_and_channel_notices_open_nothing(desk: DeskUnderTest) -> N
 def test_retried_event_opens_one_ticket_and_one_card(desk: DeskUnderTest) -> None:
     """Slack retrying a delivery (same event_id, X-Slack-Retry-Num) doesn't duplicate anything."""
     ts = desk.standin.seed_message("C0HELP", user=REQUESTER, text="SSO login loops")
-    event = desk.slack.message_event(channel="C0HELP", user=REQUESTER, text="SSO login loops",
-                                     ts=ts)
+    event = desk.slack.message_event(
+        channel="C0HELP", user=REQUESTER, text="SSO login loops", ts=ts
+    )
+    body = desk.slack.event_envelope(event, event_id="Ev0RETRY01")
+    retry_headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
 
-    first = desk.slack.send_event(event, event_id="Ev0RETRY01")
-    retry = desk.slack.send_event(event, event_id="Ev0RETRY01", retry_num=1)
+    first = desk.slack.post_json(body)
+    retry = desk.slack.post_json(body, headers=retry_headers)
 
     assert (first.status, retry.status) == (200, 200)
     ticket = only_ticket(desk)
@@ -292,7 +315,11 @@ def react(
     desk: DeskUnderTest, *, user: str, reaction: str, channel: str, ts: str, item_user: str
 ) -> Reply:
     event = desk.slack.reaction_event(
-        user=user, reaction=reaction, channel=channel, ts=ts, item_user=item_user,
+        user=user,
+        reaction=reaction,
+        channel=channel,
+        ts=ts,
+        item_user=item_user,
         event_ts=desk.standin.next_ts(),
     )
     return desk.slack.send_event(event)
@@ -304,8 +331,9 @@ def test_ticket_reaction_opens_ticket_and_reads_the_message(desk: DeskUnderTest)
     text = "Our webhook deliveries stopped at 09:12"
     ts = desk.standin.seed_message("C0RANDOM", user=REQUESTER, text=text)
 
-    reply = react(desk, user=OTHER_USER, reaction="ticket", channel="C0RANDOM", ts=ts,
-                  item_user=REQUESTER)
+    reply = react(
+        desk, user=OTHER_USER, reaction="ticket", channel="C0RANDOM", ts=ts, item_user=REQUESTER
+    )
 
     assert reply.status == 200
     ticket = only_ticket(desk)
@@ -352,8 +380,9 @@ def test_other_reactions_open_nothing(desk: DeskUnderTest) -> None:
     """Only the ticket reaction opens tickets; :eyes: and friends are just reactions."""
     ts = desk.standin.seed_message("C0HELP", user=REQUESTER, text="Is the dashboard down?")
 
-    reply = react(desk, user=OTHER_USER, reaction="eyes", channel="C0HELP", ts=ts,
-                  item_user=REQUESTER)
+    reply = react(
+        desk, user=OTHER_USER, reaction="eyes", channel="C0HELP", ts=ts, item_user=REQUESTER
+    )
 
     assert reply.status == 200
     assert all_tickets(desk) == []
@@ -366,8 +395,14 @@ def test_ticket_reaction_with_skin_tone_counts(desk: DeskUnderTest) -> None:
     """`ticket::skin-tone-2` is the same reaction as `ticket`."""
     ts = desk.standin.seed_message("C0HELP", user=REQUESTER, text="Cannot upload CSV")
 
-    react(desk, user=OTHER_USER, reaction="ticket::skin-tone-2", channel="C0HELP", ts=ts,
-          item_user=REQUESTER)
+    react(
+        desk,
+        user=OTHER_USER,
+        reaction="ticket::skin-tone-2",
+        channel="C0HELP",
+        ts=ts,
+        item_user=REQUESTER,
+    )
 
     ticket = only_ticket(desk)
     assert (ticket.source_channel, ticket.source_ts) == ("C0HELP", ts)
@@ -383,8 +418,7 @@ def test_ticket_reaction_on_thread_reply_answers_in_thread_root(desk: DeskUnderT
         "C0HELP", user=REQUESTER, text="Yes: 403 on every export", thread_ts=parent
     )
 
-    react(desk, user=AGENT, reaction="ticket", channel="C0HELP", ts=reply_ts,
-          item_user=REQUESTER)
+    react(desk, user=AGENT, reaction="ticket", channel="C0HELP", ts=reply_ts, item_user=REQUESTER)
     desk.deliver()
 
     [history] = desk.standin.calls("conversations.history")
@@ -443,8 +477,13 @@ def test_requester_reply_joins_the_conversation(desk: DeskUnderTest) -> None:
     """A reply in the ticket's thread is kept as conversation and opens no ticket."""
     ticket = open_ticket_from_message(desk)
 
-    reply, reply_ts = send_message(desk, channel="C0HELP", user=REQUESTER,
-                                   text="It started after the update", thread_ts=ticket.source_ts)
+    reply, reply_ts = send_message(
+        desk,
+        channel="C0HELP",
+        user=REQUESTER,
+        text="It started after the update",
+        thread_ts=ticket.source_ts,
+    )
 
     assert reply.status == 200
     assert len(all_tickets(desk)) == 1
@@ -460,8 +499,9 @@ def test_agent_reply_is_the_first_response(desk: DeskUnderTest) -> None:
     """An agent answering in the thread stamps the ticket's first response time."""
     ticket = open_ticket_from_message(desk)
 
-    _, reply_ts = send_message(desk, channel="C0HELP", user=AGENT, text="Looking into it",
-                               thread_ts=ticket.source_ts)
+    _, reply_ts = send_message(
+        desk, channel="C0HELP", user=AGENT, text="Looking into it", thread_ts=ticket.source_ts
+    )
 
     assert only_ticket(desk).first_response_at == ts_to_utc(reply_ts)
     assert [m.author for m in conversation(desk, ticket.id)] == [AGENT]
@@ -472,8 +512,9 @@ def test_reply_in_thread_of_non_ticket_message_is_ignored(desk: DeskUnderTest) -
     ticket = open_ticket_from_message(desk)
     other_root = desk.standin.seed_message("C0HELP", user=OTHER_USER, text="FYI: maintenance")
 
-    reply, _ = send_message(desk, channel="C0HELP", user=REQUESTER, text="thanks!",
-                            thread_ts=other_root)
+    reply, _ = send_message(
+        desk, channel="C0HELP", user=REQUESTER, text="thanks!", thread_ts=other_root
+    )
 
     assert reply.status == 200
     assert len(all_tickets(desk)) == 1
@@ -486,9 +527,16 @@ def test_reply_delivered_twice_is_kept_once(desk: DeskUnderTest) -> None:
     reply_ts = desk.standin.next_ts()
 
     for event_id, retry in (("Ev0REPLY01", None), ("Ev0REPLY01", 1), ("Ev0REPLY02", None)):
-        reply, _ = send_message(desk, channel="C0HELP", user=REQUESTER, text="more detail",
-                                ts=reply_ts, thread_ts=ticket.source_ts, event_id=event_id,
-                                retry_num=retry)
+        reply, _ = send_message(
+            desk,
+            channel="C0HELP",
+            user=REQUESTER,
+            text="more detail",
+            ts=reply_ts,
+            thread_ts=ticket.source_ts,
+            event_id=event_id,
+            retry_num=retry,
+        )
         assert reply.status == 200
 
     assert [m.ts for m in conversation(desk, ticket.id)] == [reply_ts]
@@ -502,10 +550,16 @@ def test_editing_the_question_updates_the_description(desk: DeskUnderTest) -> No
     ticket = open_ticket_from_message(desk, text="Export fails")
     edited_ts = desk.standin.next_ts()
 
-    reply = desk.slack.send_event(message_changed(
-        channel="C0HELP", user=REQUESTER, ts=ticket.source_ts or "", text="Export fails for PDF",
-        previous_text="Export fails", edited_ts=edited_ts,
-    ))
+    reply = desk.slack.send_event(
+        message_changed(
+            channel="C0HELP",
+            user=REQUESTER,
+            ts=ticket.source_ts or "",
+            text="Export fails for PDF",
+            previous_text="Export fails",
+            edited_ts=edited_ts,
+        )
+    )
 
     assert reply.status == 200
     assert only_ticket(desk).description == "Export fails for PDF"
@@ -518,10 +572,16 @@ def test_message_changed_without_new_text_logs_nothing(desk: DeskUnderTest) -> N
     """Slack sends message_changed when a thread gains a reply; that is no edit."""
     ticket = open_ticket_from_message(desk, text="Export fails")
 
-    desk.slack.send_event(message_changed(
-        channel="C0HELP", user=REQUESTER, ts=ticket.source_ts or "", text="Export fails",
-        previous_text="Export fails", edited_ts=desk.standin.next_ts(),
-    ))
+    desk.slack.send_event(
+        message_changed(
+            channel="C0HELP",
+            user=REQUESTER,
+            ts=ticket.source_ts or "",
+            text="Export fails",
+            previous_text="Export fails",
+            edited_ts=desk.standin.next_ts(),
+        )
+    )
 
     assert only_ticket(desk).description == "Export fails"
     assert event_kinds(desk, ticket.id) == ["opened", "card_posted"]
@@ -530,14 +590,21 @@ def test_message_changed_without_new_text_logs_nothing(desk: DeskUnderTest) -> N
 def test_editing_a_kept_reply_updates_it(desk: DeskUnderTest) -> None:
     """An edited reply is kept as it now reads, with when it was edited."""
     ticket = open_ticket_from_message(desk)
-    _, reply_ts = send_message(desk, channel="C0HELP", user=REQUESTER, text="on Chrome",
-                               thread_ts=ticket.source_ts)
+    _, reply_ts = send_message(
+        desk, channel="C0HELP", user=REQUESTER, text="on Chrome", thread_ts=ticket.source_ts
+    )
     edited_ts = desk.standin.next_ts()
 
-    desk.slack.send_event(message_changed(
-        channel="C0HELP", user=REQUESTER, ts=reply_ts, text="on Firefox",
-        previous_text="on Chrome", edited_ts=edited_ts,
-    ))
+    desk.slack.send_event(
+        message_changed(
+            channel="C0HELP",
+            user=REQUESTER,
+            ts=reply_ts,
+            text="on Firefox",
+            previous_text="on Chrome",
+            edited_ts=edited_ts,
+        )
+    )
 
     [kept] = conversation(desk, ticket.id)
     assert kept.text == "on Firefox"
@@ -550,9 +617,11 @@ def test_deleting_the_question_keeps_the_ticket(desk: DeskUnderTest) -> None:
     """Deleting the source message is logged; the ticket and what was asked stay."""
     ticket = open_ticket_from_message(desk)
 
-    reply = desk.slack.send_event(message_deleted(
-        channel="C0HELP", deleted_ts=ticket.source_ts or "", event_ts=desk.standin.next_ts()
-    ))
+    reply = desk.slack.send_event(
+        message_deleted(
+            channel="C0HELP", deleted_ts=ticket.source_ts or "", event_ts=desk.standin.next_ts()
+        )
+    )
 
     assert reply.status == 200
     kept = only_ticket(desk)
@@ -565,12 +634,14 @@ def test_deleting_the_question_keeps_the_ticket(desk: DeskUnderTest) -> None:
 def test_deleting_a_reply_marks_it_deleted(desk: DeskUnderTest) -> None:
     """A deleted reply stays in the conversation, marked with when it was deleted."""
     ticket = open_ticket_from_message(desk)
-    _, reply_ts = send_message(desk, channel="C0HELP", user=REQUESTER, text="oops",
-                               thread_ts=ticket.source_ts)
+    _, reply_ts = send_message(
+        desk, channel="C0HELP", user=REQUESTER, text="oops", thread_ts=ticket.source_ts
+    )
     deleted_ts = desk.standin.next_ts()
 
-    desk.slack.send_event(message_deleted(channel="C0HELP", deleted_ts=reply_ts,
-                                          event_ts=deleted_ts))
+    desk.slack.send_event(
+        message_deleted(channel="C0HELP", deleted_ts=reply_ts, event_ts=deleted_ts)
+    )
 
     [kept] = conversation(desk, ticket.id)
     assert kept.deleted_at == ts_to_utc(deleted_ts)
@@ -583,11 +654,11 @@ def test_deleting_a_reply_marks_it_deleted(desk: DeskUnderTest) -> None:
 
 def test_wrong_signature_is_refused(desk: DeskUnderTest) -> None:
     """A request not signed with the app's secret is refused and changes nothing."""
-    event = desk.slack.message_event(channel="C0HELP", user=REQUESTER, text="forged",
-                                     ts=desk.standin.next_ts())
+    event = desk.slack.message_event(
+        channel="C0HELP", user=REQUESTER, text="forged", ts=desk.standin.next_ts()
+    )
 
-    reply = desk.slack.post_json(desk.slack.event_envelope(event),
-                                 signature="v0=" + "0" * 64)
+    reply = desk.slack.post_json(desk.slack.event_envelope(event), signature="v0=" + "0" * 64)
 
     assert reply.status == 401
     assert all_tickets(desk) == []
@@ -596,15 +667,14 @@ def test_wrong_signature_is_refused(desk: DeskUnderTest) -> None:
 
 def test_stale_timestamp_is_refused(desk: DeskUnderTest) -> None:
     """A correctly signed request older than five minutes (a replay) is refused."""
-    event = desk.slack.message_event(channel="C0HELP", user=REQUESTER, text="replayed",
-                                     ts=desk.standin.next_ts())
+    event = desk.slack.message_event(
+        channel="C0HELP", user=REQUESTER, text="replayed", ts=desk.standin.next_ts()
+    )
     body = json.dumps(desk.slack.event_envelope(event))
     old = int(time.time()) - 6 * 60
-    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=str(old),
-                                                                     body=body)
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=str(old), body=body)
 
-    reply = desk.slack.post(body.encode(), "application/json", timestamp=old,
-                            signature=signature)
+    reply = desk.slack.post(body.encode(), "application/json", timestamp=old, signature=signature)
 
     assert reply.status == 401
     assert all_tickets(desk) == []
@@ -620,9 +690,10 @@ def test_mrkdwn_in_a_modal_description_is_shown_escaped(desk: DeskUnderTest) -> 
     desk.standin.wait_for("views.open")
     [view] = desk.standin.views.values()
     description = "Urgent <!channel> see <https://evil.example|click>"
-    values = {
+    values: dict[str, dict[str, Any]] = {
         BlockId.ISSUE_TYPE: {ActionId.ISSUE_TYPE: select_value("question")},
         BlockId.PRIORITY: {ActionId.PRIORITY: select_value("medium")},
+        BlockId.PRODUCT: {ActionId.PRODUCT: {"type": "static_select", "selected_option": None}},
         BlockId.DESCRIPTION: {ActionId.DESCRIPTION: text_value(description)},
     }
 
