@@ -157,6 +157,7 @@ class Dispatcher:
                 return False
             if not outbox.lease(row_id, owner=self.owner, now=now, for_=LEASE):
                 return False
+            session.refresh(row)  # the lease was a bulk UPDATE: see its values
             call = self.hooks.prepare(session, row)
             if call is None:
                 row.status = "dropped"

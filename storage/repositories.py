@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -165,36 +165,39 @@ class OutboxRepository:
         self.session.flush()
         return row
 
-    def due_ids(self, *, now: datetime, limit: int) -> list[int]:
-        """Ids of rows ready to send, oldest first; a ticket's rows go one at a time, in order."""
+    @staticmethod
+    def _is_due(now: datetime) -> list[Any]:
+        """Ready to send: pending, due, not leased, and no earlier pending row of its ticket (a
+        ticket's rows go one at a time, in order). Both listing and leasing check all of it, as
+        another dispatcher may have rescheduled a row between the two."""
         earlier = aliased(OutboxMessage)
         blocked_by_earlier = exists().where(
             earlier.ticket_id == OutboxMessage.ticket_id,
             earlier.id < OutboxMessage.id,
             earlier.status == "pending",
         )
+        return [
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            or_(OutboxMessage.ticket_id.is_(None), ~blocked_by_earlier),
+        ]
+
+    def due_ids(self, *, now: datetime, limit: int) -> list[int]:
+        """Ids of rows ready to send, oldest first."""
         query = (
             select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                or_(OutboxMessage.ticket_id.is_(None), ~blocked_by_earlier),
-            )
+            .where(*self._is_due(now))
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
         return list(self.session.scalars(query).all())
 
     def lease(self, row_id: int, *, owner: str, now: datetime, for_: timedelta) -> bool:
-        """Take a row for sending; False when another dispatcher got it first."""
+        """Take a row for sending; False when another dispatcher got it or it is no longer due."""
         result = self.session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.status == "pending",
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-            )
+            .where(OutboxMessage.id == row_id, *self._is_due(now))
             .values(lease_owner=owner, lease_until=now + for_)
             .execution_options(synchronize_session=False)
         )
@@ -211,8 +214,6 @@ class OutboxRepository:
         ).all()
 
     def count_by_status(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         rows = self.session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         ).all()

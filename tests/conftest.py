@@ -5,6 +5,7 @@ Set SUPPORTBOT_TEST_POSTGRES_URL (`.ci/run` does) and every database test also r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -134,10 +135,9 @@ def serve(runtime: Runtime) -> tuple[Any, str]:
     )
 
     def run() -> None:
-        try:
+        # The test closes the sockets under the loop: that is how it stops.
+        with contextlib.suppress(OSError):
             server.run()
-        except OSError:  # the test closed the sockets under the loop: that is how it stops
-            pass
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -1,12 +1,12 @@
 """The outbox dispatcher against the Slack stand-in: delivery, retries, fallbacks, restarts, races.
 
-Every test drives a `Dispatcher` by hand with a `ManualClock`, so retries are checked without sleeping.
+Each test drives a `Dispatcher` by hand with a `ManualClock`: retries are checked without sleeping.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,7 +145,7 @@ def test_ticket_card_is_delivered_once_and_recorded(
     intake_desk: Desk,
     clock: ManualClock,
 ) -> None:
-    """A pending card is sent exactly once and its row, ticket and event log record where it went."""
+    """A pending card is sent exactly once; its row, ticket and event log record where it went."""
     ticket_id, row_id = open_modal_ticket(session_factory, intake_desk)
 
     assert dispatcher.drain() == 1
@@ -245,7 +245,7 @@ def test_server_error_backs_off_exponentially_then_succeeds(
     standin: SlackStandin,
     clock: ManualClock,
 ) -> None:
-    """HTTP 500 is retried about 1 s later, then about 2 s later, and delivered once Slack is back."""
+    """HTTP 500 is retried about 1 s, then about 2 s later, and delivered once Slack is back."""
     row_id = enqueue_notice(session_factory, clock, "retry me")
     standin.fail("chat.postEphemeral", status=500, times=2)
 
@@ -476,13 +476,14 @@ def test_a_tickets_later_rows_wait_for_its_earlier_row(
     """While a ticket's card keeps failing, the ticket's next row is not sent ahead of it."""
     ticket_id, card = open_modal_ticket(session_factory, intake_desk)
     with session_factory.begin() as session:
-        follow_up = OutboxRepository(session).enqueue(
+        follow_up_row = OutboxRepository(session).enqueue(
             "chat.postEphemeral",
             {"channel": "C0HELP", "user": "U0ALICE", "text": "after the card"},
             now=clock.now(),
             purpose=Purpose.NOTICE,
             ticket_id=ticket_id,
-        ).id
+        )
+        follow_up = follow_up_row.id
     unrelated = enqueue_notice(session_factory, clock, "unrelated")
     standin.fail("chat.postMessage", status=500, times=3)
 
@@ -551,11 +552,11 @@ def test_two_dispatchers_draining_together_send_each_row_once(
 class _InterleavingClient(WebClient):
     """A client that lets another dispatcher run just before its first call goes out."""
 
-    def __init__(self, api_url: str, before_first_call: Any) -> None:
+    def __init__(self, api_url: str, before_first_call: Callable[[], object] | None) -> None:
         super().__init__(token=TOKEN, base_url=api_url, retry_handlers=[])
         self._before_first_call = before_first_call
 
-    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
         hook, self._before_first_call = self._before_first_call, None
         if hook is not None:
             hook()
@@ -568,7 +569,7 @@ def test_row_rescheduled_by_another_dispatcher_is_not_sent_early(
     desk_config: DeskConfig,
     clock: ManualClock,
 ) -> None:
-    """A replica holding a stale list of due ids must not send a row another one just rescheduled."""
+    """A replica with a stale list of due ids must not send a row another one just rescheduled."""
     enqueue_notice(session_factory, clock, "first")
     limited = enqueue_notice(session_factory, clock, "second", channel="C0BILLING")
     other = make_dispatcher(session_factory, standin.url, desk_config, clock)
@@ -635,7 +636,7 @@ def test_reaction_on_a_thread_reply_finds_it_with_replies(
     intake_desk: Desk,
     clock: ManualClock,
 ) -> None:
-    """A reply isn't in history: it is read with conversations.replies and the card joins its thread."""
+    """A reply isn't in history: conversations.replies reads it and the card joins its thread."""
     parent = standin.seed_message("C0HELP", user="U0BOB", text="Anyone else seeing 500s?")
     reply = standin.seed_message(
         "C0HELP", user="U0ALICE", text="Yes, checkout fails for us too", thread_ts=parent
@@ -666,3 +667,65 @@ def test_reaction_on_a_thread_reply_finds_it_with_replies(
     assert (ticket.source_ts, ticket.source_thread_ts) == (reply, parent)
     with session_factory.begin() as session:
         assert OutboxRepository(session).count_by_status() == {"sent": 2}
+
+
+def test_reaction_on_a_reply_deep_in_a_long_thread_pages_through_replies(
+    session_factory: SessionFactory,
+    dispatcher: Dispatcher,
+    standin: SlackStandin,
+    intake_desk: Desk,
+    clock: ManualClock,
+) -> None:
+    """A reply beyond the first page of conversations.replies is found by following the cursor."""
+    parent = standin.seed_message("C0HELP", user="U0BOB", text="Release day thread")
+    for n in range(1004):
+        standin.seed_message("C0HELP", user="U0BOB", text=f"chatter {n}", thread_ts=parent)
+    wanted = standin.seed_message(
+        "C0HELP", user="U0ALICE", text="Deploy broke SSO", thread_ts=parent
+    )
+    with session_factory.begin() as session:
+        result = open_from_reaction(
+            session,
+            intake_desk,
+            channel="C0HELP",
+            ts=wanted,
+            author="U0ALICE",
+            reactor="U0AGENT1",
+            reacted_at=clock.now(),
+        )
+        assert result.ticket_id is not None
+        ticket_id = result.ticket_id
+
+    dispatcher.drain()
+    first_page, second_page = standin.calls("conversations.replies")
+    assert "cursor" not in first_page.args
+    assert second_page.args["cursor"]
+    ticket = load_ticket(session_factory, ticket_id)
+    assert (ticket.description, ticket.source_thread_ts) == ("Deploy broke SSO", parent)
+    [card] = standin.calls("chat.postMessage")
+    assert card.args["thread_ts"] == parent
+
+
+# --- dropped rows ------------------------------------------------------------------------------
+
+
+def test_card_of_a_deleted_ticket_is_dropped_and_released(
+    session_factory: SessionFactory,
+    dispatcher: Dispatcher,
+    standin: SlackStandin,
+    intake_desk: Desk,
+    clock: ManualClock,
+) -> None:
+    """A card whose ticket is gone is never sent, and its row ends dropped with no lease held."""
+    ticket_id, row_id = open_modal_ticket(session_factory, intake_desk)
+    with session_factory.begin() as session:
+        ticket = TicketRepository(session).get(ticket_id)
+        session.delete(ticket)
+
+    assert dispatcher.drain() == 0
+    clock.advance(LEASE * 2)
+    assert dispatcher.drain() == 0
+    assert standin.calls("chat.postMessage") == []
+    row = load_row(session_factory, row_id)
+    assert (row.status, row.ticket_id, row.sent_at) == ("dropped", None, None)
+    assert (row.lease_owner, row.lease_until) == (None, None), "the dropped row still looks leased"
