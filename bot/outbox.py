@@ -20,7 +20,6 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -266,6 +265,3 @@ def _retry_after(headers: Any) -> float:
             except (TypeError, ValueError):
                 break
     return 1.0
-
-
-WakeFn = Callable[[], None]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -218,11 +218,3 @@ class OutboxRepository:
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         ).all()
         return {status: int(count) for status, count in rows}
-
-    def next_due_at(self) -> datetime | None:
-        return self.session.scalars(
-            select(OutboxMessage.next_attempt_at)
-            .where(and_(OutboxMessage.status == "pending"))
-            .order_by(OutboxMessage.next_attempt_at)
-            .limit(1)
-        ).first()

@@ -52,9 +52,8 @@ def describe_business_hours(config: DeskConfig) -> str | None:
     hours = config.business_hours
     if hours is None:
         return None
-    return f"business hours, {format_days(hours.days)} {format_hours(hours.start, hours.end)} " + (
-        f"{config.timezone}"
-    )
+    days, span = format_days(hours.days), format_hours(hours.start, hours.end)
+    return f"business hours, {days} {span} {config.timezone}"
 
 
 def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: bool) -> TicketCard:
