@@ -47,8 +47,11 @@ __all__ = [
     "FeatureRequests",
     "IntakeChannel",
     "KnowledgeBase",
+    "Queue",
     "Reactions",
+    "Rule",
     "SlaTarget",
+    "Taxonomy",
     "format_problems",
     "load_config",
     "parse_config",
@@ -506,6 +509,217 @@ def _default_sla() -> dict[Priority, SlaTarget]:
     return dict(DEFAULT_SLA)
 
 
+AUTO_ASSIGN_MODES = ("none", "round_robin", "least_loaded")
+
+
+def _auto_assign(value: object) -> str:
+    if isinstance(value, bool) and not value:
+        return "none"
+    if isinstance(value, str) and value.strip().lower().replace("-", "_") in AUTO_ASSIGN_MODES:
+        return value.strip().lower().replace("-", "_")
+    raise _problem(
+        f"{_show(value)} is not an auto-assignment mode (use {', '.join(AUTO_ASSIGN_MODES)})"
+    )
+
+
+class Queue(_Section):
+    """A team queue: who works it, whether new tickets are handed out, who leads it."""
+
+    _example: ClassVar[str] = "name: tier2"
+
+    name: Name
+    agents: Annotated[tuple[UserId, ...], AsList] = ()  # empty: every agent of the desk
+    auto_assign: Annotated[str, BeforeValidator(_auto_assign)] = "none"
+    lead: UserId | None = None
+
+
+DEFAULT_DEPARTMENTS = (
+    "Sales",
+    "Marketing",
+    "Accounting",
+    "Customer success",
+    "Product",
+    "Engineering",
+)
+DEFAULT_SUPPORT_TYPES = (
+    "Quick fix",
+    "Resource building",
+    "Engineering investigation",
+    "Feature request",
+)
+DEFAULT_CLIENT_PRIORITIES = ("Customer size/revenue", "Implementation/new", "At risk")
+DEFAULT_INTERNAL_PRIORITIES = ("Low", "Medium", "High", "Critical")
+
+
+class Taxonomy(_Section):
+    """Value lists of the Edit modal's attributes; the defaults are what support teams use."""
+
+    _example: ClassVar[str] = "departments: [Sales, Marketing]"
+
+    departments: Annotated[tuple[Name, ...], AsList] = DEFAULT_DEPARTMENTS
+    support_types: Annotated[tuple[Name, ...], AsList] = DEFAULT_SUPPORT_TYPES
+    client_priorities: Annotated[tuple[Name, ...], AsList] = DEFAULT_CLIENT_PRIORITIES
+    internal_priorities: Annotated[tuple[Name, ...], AsList] = DEFAULT_INTERNAL_PRIORITIES
+
+    @field_validator("departments", "support_types", "client_priorities", "internal_priorities")
+    @classmethod
+    def _unique_values(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        found = _duplicates(list(value), f"taxonomy.{info.field_name}", (), "value")
+        if found:
+            raise _problems(found)
+        return value
+
+
+# What a rule may test, and what it may do. Attribute names are the ticket's, as exported.
+RULE_CONDITIONS = (
+    "issue_type",
+    "priority",
+    "queue",
+    "customer",
+    "tier",
+    "product",
+    "channel",
+    "internal_priority",
+    "support_type",
+    "client_priority",
+    "department",
+    "tag",
+    "text",
+    "external",
+)
+RULE_ACTIONS = (
+    "priority",
+    "issue_type",
+    "internal_priority",
+    "support_type",
+    "client_priority",
+    "product",
+    "queue",
+    "assign",
+    "notify",
+    "tags",
+)
+
+
+def _condition_values(value: object) -> tuple[str, ...]:
+    """`high`, `[high, urgent]` or `{in: [high, urgent]}`: the accepted values of one test."""
+    if isinstance(value, Mapping):
+        if set(value) == {"in"}:
+            value = value["in"]
+        elif set(value) == {"eq"}:
+            value = [value["eq"]]
+        else:
+            raise _problem("use a value, a list of values, or {in: [values]}")
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, str | int | float):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value:
+        raise _problem(f"expected a value or a list of values, not {_show(value)}")
+    out: list[str] = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise _problem(f"{_show(item)} is not a value to compare with")
+        text = str(item).strip()
+        if not text:
+            raise _problem("values must not be empty")
+        out.append(text)
+    return tuple(out)
+
+
+def _vocabulary_check(
+    key: str, values: Sequence[str], at: tuple[str | int, ...]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    from workflows.vocabulary import IssueType
+
+    known = {
+        "priority": [p.value for p in Priority],
+        "issue_type": [i.value for i in IssueType],
+        "external": ["true", "false"],
+    }.get(key)
+    if known is None:
+        return []
+    return [
+        (at, f"{value!r} is not a {key.replace('_', ' ')} (use {', '.join(known)})")
+        for value in values
+        if value.lower() not in known
+    ]
+
+
+class Rule(_Section):
+    """`{if: {attribute: value or [values]}, then: {action: value}}`; every test must hold."""
+
+    _example: ClassVar[str] = "if: {priority: high}"
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    when: dict[str, tuple[str, ...]] = Field(alias="if")
+    then: dict[str, Any]
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _conditions(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping) or not value:
+            raise _problem(f"expected a mapping of tests (like priority: high), not {_show(value)}")
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        out: dict[str, tuple[str, ...]] = {}
+        for key, raw in value.items():
+            if key not in RULE_CONDITIONS:
+                close = difflib.get_close_matches(str(key), RULE_CONDITIONS, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                found.append(((str(key),), f"cannot test {key!r}{hint}"))
+                continue
+            try:
+                values = _condition_values(raw)
+            except PydanticCustomError as exc:
+                found.append(((str(key),), str(exc.context["message"] if exc.context else exc)))
+                continue
+            found.extend(_vocabulary_check(key, values, (str(key),)))
+            out[key] = tuple(v.lower() for v in values) if key != "text" else values
+        if found:
+            raise _problems(found)
+        return out
+
+    @field_validator("then", mode="before")
+    @classmethod
+    def _actions(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping) or not value:
+            raise _problem(
+                f"expected a mapping of actions (like priority: urgent), not {_show(value)}"
+            )
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        out: dict[str, Any] = {}
+        for key, raw in value.items():
+            at: tuple[str | int, ...] = (str(key),)
+            if key not in RULE_ACTIONS:
+                close = difflib.get_close_matches(str(key), RULE_ACTIONS, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                found.append((at, f"unknown action {key!r}{hint}"))
+                continue
+            try:
+                if key == "notify":
+                    items = raw if isinstance(raw, list | tuple) else [raw]
+                    out[key] = tuple(_channel_id(item) for item in items)
+                elif key == "assign":
+                    text = _text(raw, "a user ID or auto")
+                    out[key] = "auto" if text.lower() == "auto" else _user_id(text)
+                elif key == "tags":
+                    items = raw if isinstance(raw, list | tuple) else [raw]
+                    out[key] = tuple(_name(item) for item in items)
+                elif key == "priority":
+                    out[key] = _priority(raw).value
+                else:
+                    out[key] = _name(raw)
+            except PydanticCustomError as exc:
+                found.append((at, str(exc.context["message"] if exc.context else exc)))
+                continue
+            if key == "issue_type":
+                found.extend(_vocabulary_check(key, [out[key]], at))
+        if found:
+            raise _problems(found)
+        return out
+
+
 class DeskConfig(_Section):
     """Everything `supportbot.yml` says; frozen so no handler can change it behind the others."""
 
@@ -526,6 +740,18 @@ class DeskConfig(_Section):
     knowledge_base: KnowledgeBase | None = None
     feature_requests: FeatureRequests | None = None
     reactions: Reactions = Field(default_factory=Reactions)
+    queues: Annotated[tuple[Queue, ...], AsList] = ()
+    taxonomy: Taxonomy = Field(default_factory=Taxonomy)
+    rules: Annotated[tuple[Rule, ...], AsList] = ()
+    reopen_window: Duration = timedelta(days=7)
+
+    @field_validator("queues")
+    @classmethod
+    def _unique_queues(cls, value: tuple[Queue, ...]) -> tuple[Queue, ...]:
+        found = _duplicates([q.name for q in value], "queues", ("name",), "queue")
+        if found:
+            raise _problems(found)
+        return value
 
     @field_validator("intake")
     @classmethod
@@ -618,6 +844,14 @@ class DeskConfig(_Section):
         """Where to escalate about `product`: its own target, else "default", else None."""
         by_product = {e.product: e for e in self.engineering}
         return by_product.get(product or "default") or by_product.get("default")
+
+    def queue(self, name: str) -> Queue | None:
+        """The `queues:` entry of a queue name, or None (a queue with no settings)."""
+        return next((q for q in self.queues if q.name == name), None)
+
+    def customer_tier(self, customer: str | None) -> str | None:
+        """A customer's tier, from its channel entry."""
+        return next((c.tier for c in self.customer_channels if c.customer == customer), None)
 
     def sla_for(self, priority: Priority | str) -> SlaTarget:
         """The SLA target of a priority (every priority has one; defaults fill the gaps)."""

@@ -45,6 +45,7 @@ TRANSIENT_ERRORS = frozenset(
 # Slack's read methods take form-encoded arguments; JSON bodies are for write methods.
 FORM_METHODS = frozenset(
     {
+        "chat.getPermalink",
         "conversations.history",
         "conversations.replies",
         "conversations.info",

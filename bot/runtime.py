@@ -16,7 +16,7 @@ from handlers.deps import Deps
 from storage.db import SessionFactory, create_db_engine, create_session_factory
 from workflows.clock import Clock, SystemClock
 from workflows.delivery import DeliveryHooks
-from workflows.intake import Desk
+from workflows.desk import Desk
 
 
 @dataclass
@@ -48,7 +48,7 @@ def build_runtime(
     session_factory = create_session_factory(engine)
     desk = Desk(config=config, clock=clock)
     dispatcher = Dispatcher(
-        session_factory, outbox_client(bot_token, api_url), DeliveryHooks(config), clock
+        session_factory, outbox_client(bot_token, api_url), DeliveryHooks(config, clock), clock
     )
     deps = Deps(desk=desk, session_factory=session_factory, wake_outbox=dispatcher.wake)
     app = create_app(

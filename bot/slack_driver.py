@@ -140,15 +140,32 @@ class SlackDriver:
         return event
 
     def reaction_event(
-        self, *, user: str, reaction: str, channel: str, ts: str, item_user: str, event_ts: str
+        self,
+        *,
+        user: str,
+        reaction: str,
+        channel: str,
+        ts: str,
+        item_user: str,
+        event_ts: str,
+        removed: bool = False,
     ) -> dict[str, Any]:
         return {
-            "type": "reaction_added",
+            "type": "reaction_removed" if removed else "reaction_added",
             "user": user,
             "reaction": reaction,
             "item_user": item_user,
             "item": {"type": "message", "channel": channel, "ts": ts},
             "event_ts": event_ts,
+        }
+
+    def app_home_opened(self, *, user: str, tab: str = "home") -> dict[str, Any]:
+        return {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": f"D{user[1:]}",
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
         }
 
     # --- slash commands, shortcuts, modals ----------------------------------------------------
@@ -236,6 +253,94 @@ class SlackDriver:
                 "container": {"type": "view", "view_id": view["id"]},
                 "trigger_id": f"{next(self._ids)}.trigger",
                 "view": self.view_payload(view, values),
+                "actions": [action],
+                "is_enterprise_install": False,
+            }
+        )
+
+    def press(
+        self,
+        *,
+        user: str,
+        message: dict[str, Any],
+        channel: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str = "ticket_actions",
+        selected_user: str | None = None,
+        selected_value: str | None = None,
+        action_ts: str | None = None,
+        user_team: str | None = None,
+    ) -> Reply:
+        """A button (or user picker, or overflow menu) pressed on a message the bot posted.
+        `message` is the message as stored (ts, thread_ts, blocks...)."""
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": "button",
+            "action_ts": action_ts or f"{time.time():.6f}",
+        }
+        if value is not None:
+            action["value"] = value
+        if selected_user is not None:
+            action.update(type="users_select", selected_user=selected_user)
+        if selected_value is not None:
+            action.update(type="overflow", selected_option={"value": selected_value})
+        container: dict[str, Any] = {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel,
+            "is_ephemeral": False,
+        }
+        if message.get("thread_ts"):
+            container["thread_ts"] = message["thread_ts"]
+        team = user_team or self.team_id
+        return self.interaction(
+            {
+                "type": "block_actions",
+                "token": "legacy-verification-token",
+                "team": {"id": self.team_id, "domain": "desk"},
+                "user": {"id": user, "team_id": team, "name": user.lower()},
+                "api_app_id": self.app_id,
+                "container": container,
+                "trigger_id": f"{next(self._ids)}.trigger",
+                "channel": {"id": channel, "name": "channel"},
+                "message": {"type": "message", **message},
+                "response_url": "https://hooks.slack.com/actions/T0DESK/1/x",
+                "actions": [action],
+                "is_enterprise_install": False,
+            }
+        )
+
+    def press_in_view(
+        self,
+        *,
+        user: str,
+        view: dict[str, Any],
+        action_id: str,
+        value: str | None = None,
+        block_id: str = "ticket_actions",
+        action_ts: str | None = None,
+    ) -> Reply:
+        """A button pressed in a published view (App Home) or an open modal."""
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": "button",
+            "action_ts": action_ts or f"{time.time():.6f}",
+        }
+        if value is not None:
+            action["value"] = value
+        return self.interaction(
+            {
+                "type": "block_actions",
+                "token": "legacy-verification-token",
+                "team": {"id": self.team_id, "domain": "desk"},
+                "user": {"id": user, "team_id": self.team_id, "name": user.lower()},
+                "api_app_id": self.app_id,
+                "container": {"type": "view", "view_id": view.get("id", "V0HOME")},
+                "trigger_id": f"{next(self._ids)}.trigger",
+                "view": {**view, "state": {"values": {}}},
                 "actions": [action],
                 "is_enterprise_install": False,
             }

@@ -292,6 +292,8 @@ class SlackStandin:
         self.expired_triggers: set[str] = set()
         self.latency: float = 0.0
         self.views: dict[str, dict[str, Any]] = {}
+        # User group ID -> member user IDs, as `usergroups.users.list` answers.
+        self.usergroups: dict[str, list[str]] = {}
 
         self._lock = threading.RLock()
         self._calls: list[RecordedCall] = []
@@ -326,6 +328,7 @@ class SlackStandin:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
         }
         self.add_user(bot_user_id, name=self.bot_name, real_name="Support Bot", is_bot=True)
@@ -1005,7 +1008,21 @@ class SlackStandin:
             raise _ApiError("hash_conflict")
         return self._build_view(view, view_id=current["id"], previous=current)
 
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home view last published for `user_id`, as Slack stores it."""
+        with self._lock:
+            view = self.views.get(self._home_views.get(user_id, ""))
+            return copy.deepcopy(view) if view is not None else None
+
     # ------------------------------------------------------------------ users / reactions
+
+    def _usergroups_users_list(self, args: Args) -> Json:
+        group = _str_arg(args, "usergroup")
+        if group is None:
+            raise _ApiError("invalid_arguments")
+        if group not in self.usergroups:
+            raise _ApiError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _users_info(self, args: Args) -> Json:
         user = self._users.get(_str_arg(args, "user") or "")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from storage.db import SessionFactory
-from workflows.intake import Desk
+from workflows.desk import Desk
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class Ticket(Base):
         Index("ix_tickets_status_created_at", "status", "created_at"),
         Index("ix_tickets_card", "card_channel", "card_ts"),
         Index("ix_tickets_thread", "source_channel", "source_thread_ts"),
+        Index("ix_tickets_assignee_status", "assignee", "status"),
+        Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -92,6 +94,11 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16))
     issue_type: Mapped[str | None] = mapped_column(String(32))
     product: Mapped[str | None] = mapped_column(String(200))
+    customer_tier: Mapped[str | None] = mapped_column(String(64))
+    internal_priority: Mapped[str | None] = mapped_column(String(64))
+    support_type: Mapped[str | None] = mapped_column(String(64))
+    client_priority: Mapped[str | None] = mapped_column(String(64))
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
     users_affected: Mapped[int | None] = mapped_column(Integer)
     site_down: Mapped[bool | None] = mapped_column(Boolean)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -101,9 +108,12 @@ class Ticket(Base):
     # Where the bot's card for this ticket lives, once delivered; updates go there.
     card_channel: Mapped[str | None] = mapped_column(String(32))
     card_ts: Mapped[str | None] = mapped_column(String(32))
+    # A link to the ticket's thread, for App Home and the details modal (chat.getPermalink).
+    permalink: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     first_response_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     first_response_due_at: Mapped[datetime | None]
@@ -166,6 +176,48 @@ class TicketMessage(Base):
     deleted_at: Mapped[datetime | None]
 
 
+class TicketNote(Base):
+    """An internal note: for agents only, never posted where a requester can read it."""
+
+    __tablename__ = "ticket_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AgentStatus(Base):
+    """Per-agent settings that change at runtime: away agents get no auto-assigned tickets."""
+
+    __tablename__ = "agent_status"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
+class UsergroupMember(Base):
+    """Members of the `agent_usergroup`, as Slack last listed them (refreshed by a job)."""
+
+    __tablename__ = "usergroup_members"
+
+    usergroup_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    refreshed_at: Mapped[datetime]
+
+
+class QueueRotation(Base):
+    """Round-robin position of a queue: who got its last auto-assigned ticket."""
+
+    __tablename__ = "queue_rotation"
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_agent: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
 class ProcessedEvent(Base):
     """Slack event ids already handled, so a retried delivery changes nothing."""
 
@@ -188,6 +240,9 @@ class OutboxMessage(Base):
     method: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
     purpose: Mapped[str | None] = mapped_column(String(48))
+    # Rows with the same key that are still waiting are one call: a burst of card changes sends
+    # one chat.update, rendered from the ticket as it is when it goes out.
+    coalesce_key: Mapped[str | None] = mapped_column(String(100), index=True)
     ticket_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )

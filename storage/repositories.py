@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,11 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.models import (
+    AgentStatus,
     OutboxMessage,
     ProcessedEvent,
+    QueueRotation,
     Ticket,
     TicketEvent,
     TicketMessage,
+    TicketNote,
+    UsergroupMember,
 )
 
 
@@ -37,19 +41,27 @@ class TicketRepository:
         ).first()
 
     def get_by_thread(self, channel: str, thread_ts: str) -> Ticket | None:
-        """The ticket a thread belongs to: the one opened by the thread's root, else the first one
-        opened from a reply in it, else the one whose card is that thread's root."""
-        ticket = self.get_by_source(channel, thread_ts)
-        if ticket is not None:
-            return ticket
-        return self.session.scalars(
+        """The ticket a thread belongs to. Tickets still being worked come first (a closed
+        ticket's thread may hold its follow-up); then the one opened by the thread's root, then
+        the first opened from a reply in it or whose card is the root."""
+        candidates = self.session.scalars(
             select(Ticket)
             .where(
                 Ticket.source_channel == channel,
-                or_(Ticket.source_thread_ts == thread_ts, Ticket.card_ts == thread_ts),
+                or_(
+                    Ticket.source_ts == thread_ts,
+                    Ticket.source_thread_ts == thread_ts,
+                    Ticket.card_ts == thread_ts,
+                ),
             )
             .order_by(Ticket.id)
-        ).first()
+        ).all()
+        if not candidates:
+            return None
+        return min(
+            candidates,
+            key=lambda t: (t.status == "closed", t.source_ts != thread_ts, t.id),
+        )
 
     def add(self, ticket: Ticket) -> Ticket | None:
         """Insert, or return None when a ticket already exists for the same source message.
@@ -150,12 +162,14 @@ class OutboxRepository:
         now: datetime,
         purpose: str | None = None,
         ticket_id: int | None = None,
+        coalesce_key: str | None = None,
     ) -> OutboxMessage:
         row = OutboxMessage(
             method=method,
             payload=payload,
             purpose=purpose,
             ticket_id=ticket_id,
+            coalesce_key=coalesce_key,
             status="pending",
             attempts=0,
             next_attempt_at=now,
@@ -164,6 +178,26 @@ class OutboxRepository:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def join_waiting(self, coalesce_key: str) -> bool:
+        """True when a row with this key waits unsent and untaken: the caller's change will go out
+        with it, since its payload is rendered when it is sent.
+
+        The UPDATE (a no-op write) locks that row until the caller commits, so a dispatcher
+        leasing it meanwhile waits and then renders the caller's change; a row already leased is
+        not joined (it may have been rendered already) and the caller enqueues a new one.
+        """
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.coalesce_key == coalesce_key,
+                OutboxMessage.status == "pending",
+                OutboxMessage.lease_until.is_(None),
+            )
+            .values(coalesce_key=coalesce_key)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     @staticmethod
     def _is_due(now: datetime) -> list[Any]:
@@ -218,3 +252,90 @@ class OutboxRepository:
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         ).all()
         return {status: int(count) for status, count in rows}
+
+
+class AgentRepository:
+    """Who is an agent beyond the config (user group members), who is away, and queue rotation."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def usergroup_members(self, usergroup_id: str) -> set[str]:
+        return set(
+            self.session.scalars(
+                select(UsergroupMember.user_id).where(UsergroupMember.usergroup_id == usergroup_id)
+            ).all()
+        )
+
+    def is_usergroup_member(self, usergroup_id: str, user_id: str) -> bool:
+        return (
+            self.session.get(UsergroupMember, {"usergroup_id": usergroup_id, "user_id": user_id})
+            is not None
+        )
+
+    def replace_usergroup_members(
+        self, usergroup_id: str, members: Iterable[str], *, at: datetime
+    ) -> None:
+        self.session.execute(
+            delete(UsergroupMember).where(UsergroupMember.usergroup_id == usergroup_id)
+        )
+        for user_id in sorted(set(members)):
+            self.session.add(
+                UsergroupMember(usergroup_id=usergroup_id, user_id=user_id, refreshed_at=at)
+            )
+        self.session.flush()
+
+    def away_users(self) -> set[str]:
+        return set(self.session.scalars(select(AgentStatus.user_id).where(AgentStatus.away)).all())
+
+    def set_away(self, user_id: str, away: bool, *, at: datetime) -> None:
+        status = self.session.get(AgentStatus, user_id)
+        if status is None:
+            self.session.add(AgentStatus(user_id=user_id, away=away, updated_at=at))
+        else:
+            status.away = away
+            status.updated_at = at
+        self.session.flush()
+
+    def open_load(self, agents: Iterable[str], statuses: Iterable[str]) -> dict[str, int]:
+        """How many tickets in `statuses` each agent holds (agents with none count 0)."""
+        wanted = list(agents)
+        counts = dict.fromkeys(wanted, 0)
+        rows = self.session.execute(
+            select(Ticket.assignee, func.count())
+            .where(Ticket.assignee.in_(wanted), Ticket.status.in_(list(statuses)))
+            .group_by(Ticket.assignee)
+        ).all()
+        for assignee, count in rows:
+            counts[str(assignee)] = int(count)
+        return counts
+
+    def rotation(self, queue: str, *, at: datetime) -> QueueRotation:
+        """The queue's round-robin position, locked until commit so two tickets arriving together
+        go to two agents."""
+        query = select(QueueRotation).where(QueueRotation.queue == queue).with_for_update()
+        rotation = self.session.scalars(query).one_or_none()
+        if rotation is None:
+            try:
+                with self.session.begin_nested():
+                    rotation = QueueRotation(queue=queue, last_agent=None, updated_at=at)
+                    self.session.add(rotation)
+                    self.session.flush()
+            except IntegrityError:
+                rotation = self.session.scalars(query).one()
+        return rotation
+
+
+class NoteRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, note: TicketNote) -> TicketNote:
+        self.session.add(note)
+        self.session.flush()
+        return note
+
+    def for_ticket(self, ticket_id: int) -> Sequence[TicketNote]:
+        return self.session.scalars(
+            select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
+        ).all()

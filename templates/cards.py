@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from templates.ids import ActionId, BlockId, MoreOption
 from templates.render import render_message
 from templates.wording import format_days, format_duration, format_hours
 from workflows.vocabulary import (
+    ACTIVE_STATUSES,
     ISSUE_TYPE_LABELS,
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -23,9 +25,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TicketCard:
+    ticket_id: str
     ref: str
     status: str
     status_is_open: bool
+    state: str  # the status value, for the template to pick buttons and wording
     priority: str
     requester: str
     queue: str
@@ -37,6 +41,14 @@ class TicketCard:
     description: str | None
     first_response: str | None
     business_hours: str | None
+    tags: list[str]
+    can_claim: bool
+    can_unclaim: bool
+    can_wait: bool
+    can_resolve: bool
+    can_reopen: bool
+    can_edit: bool
+    reopen_window: str
 
 
 def describe_scale(users_affected: int | None, site_down: bool | None) -> str | None:
@@ -59,10 +71,14 @@ def describe_business_hours(config: DeskConfig) -> str | None:
 def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: bool) -> TicketCard:
     priority = Priority(ticket.priority)
     target = config.sla_for(priority)
+    status = TicketStatus(ticket.status)
+    active = status in ACTIVE_STATUSES
     return TicketCard(
+        ticket_id=str(ticket.id),
         ref=ticket.ref,
-        status=STATUS_LABELS[TicketStatus(ticket.status)],
-        status_is_open=ticket.status == TicketStatus.OPEN,
+        status=STATUS_LABELS[status],
+        status_is_open=status == TicketStatus.OPEN,
+        state=status.value,
         priority=PRIORITY_LABELS[priority],
         requester=ticket.requester,
         queue=ticket.queue,
@@ -74,6 +90,14 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         description=ticket.description if show_description else None,
         first_response=format_duration(target.first_response) if target else None,
         business_hours=describe_business_hours(config),
+        tags=[t.tag for t in ticket.tags],
+        can_claim=active and ticket.assignee is None,
+        can_unclaim=active and ticket.assignee is not None,
+        can_wait=status in (TicketStatus.OPEN, TicketStatus.CLAIMED, TicketStatus.ESCALATED),
+        can_resolve=active,
+        can_reopen=status == TicketStatus.RESOLVED,
+        can_edit=status != TicketStatus.CLOSED,
+        reopen_window=format_duration(config.reopen_window),
     )
 
 
@@ -81,4 +105,6 @@ def build_ticket_card(
     ticket: Ticket, config: DeskConfig, *, show_description: bool
 ) -> dict[str, Any]:
     card = ticket_card_model(ticket, config, show_description=show_description)
-    return render_message("ticket_card.json.j2", card=asdict(card))
+    return render_message(
+        "ticket_card.json.j2", card=asdict(card), ids=ActionId, blocks=BlockId, more=MoreOption
+    )

@@ -8,6 +8,9 @@ from enum import StrEnum
 class CallbackId(StrEnum):
     INTAKE_MODAL = "intake_modal"
     CREATE_TICKET_SHORTCUT = "create_ticket"
+    EDIT_MODAL = "edit_ticket_modal"
+    NOTE_MODAL = "note_modal"
+    DETAILS_MODAL = "ticket_details_modal"
 
 
 class BlockId(StrEnum):
@@ -17,6 +20,13 @@ class BlockId(StrEnum):
     DESCRIPTION = "description"
     USERS_AFFECTED = "users_affected"
     SITE_DOWN = "site_down"
+    TICKET_ACTIONS = "ticket_actions"
+    NOTE = "note"
+    INTERNAL_PRIORITY = "internal_priority"
+    DEPARTMENTS = "departments"
+    SUPPORT_TYPE = "support_type"
+    CLIENT_PRIORITY = "client_priority"
+    TAGS = "tags"
 
 
 class ActionId(StrEnum):
@@ -26,3 +36,27 @@ class ActionId(StrEnum):
     DESCRIPTION = "description_input"
     USERS_AFFECTED = "users_affected_input"
     SITE_DOWN = "site_down_choice"
+    # Card and App Home buttons; each carries the ticket id as its value.
+    CLAIM = "ticket_claim"
+    UNCLAIM = "ticket_unclaim"
+    REASSIGN = "ticket_reassign"
+    RESOLVE = "ticket_resolve"
+    REOPEN = "ticket_reopen"
+    WAITING = "ticket_waiting"
+    EDIT = "ticket_edit"
+    NOTE = "ticket_note"
+    OPEN = "ticket_open"
+    MORE = "ticket_more"
+    NOTE_INPUT = "note_input"
+    INTERNAL_PRIORITY = "internal_priority_select"
+    DEPARTMENTS = "departments_select"
+    SUPPORT_TYPE = "support_type_select"
+    CLIENT_PRIORITY = "client_priority_select"
+    TAGS = "tags_input"
+
+
+class MoreOption(StrEnum):
+    """Prefixes of the card's overflow-menu values ("unclaim:42"): the menu has one action id."""
+
+    UNCLAIM = "unclaim:"
+    WAIT = "wait:"

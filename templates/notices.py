@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from templates.render import render_message
+from templates.wording import format_duration
+from workflows.vocabulary import ISSUE_TYPE_LABELS, PRIORITY_LABELS, IssueType, Priority
+
+if TYPE_CHECKING:
+    from bot.config import DeskConfig
+    from storage.models import Ticket
 
 
 def already_a_ticket(ref: str) -> dict[str, Any]:
@@ -17,3 +23,29 @@ def cannot_ticket_bot_message() -> dict[str, Any]:
 
 def support_help(command: str, *, reaction: str) -> dict[str, Any]:
     return render_message("support_help.json.j2", command=command, reaction=reaction)
+
+
+def ticket_notice(
+    notice: str, *, ticket: Ticket, config: DeskConfig, **data: Any
+) -> dict[str, Any]:
+    """A message about `ticket` (kinds in ticket_notice.json.j2), from its state when sent."""
+    return render_message(
+        "ticket_notice.json.j2",
+        notice=notice,
+        ref=ticket.ref,
+        actor=data.get("actor"),
+        assignee=data.get("assignee", ticket.assignee),
+        queue=ticket.queue,
+        window=format_duration(config.reopen_window),
+        priority=PRIORITY_LABELS[Priority(ticket.priority)],
+        issue_type=ISSUE_TYPE_LABELS[IssueType(ticket.issue_type)] if ticket.issue_type else None,
+        customer=ticket.customer,
+        requester=ticket.requester,
+        permalink=ticket.permalink,
+        excerpt=ticket.description,
+    )
+
+
+def refusal_notice(notice: str, **context: Any) -> dict[str, Any]:
+    """What an actor is told privately about their action (kinds in refusal_notice.json.j2)."""
+    return render_message("refusal_notice.json.j2", notice=notice, **context)

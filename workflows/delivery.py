@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from storage.models import OutboxMessage, Ticket
 from storage.repositories import OutboxRepository, TicketRepository
 from templates.cards import build_ticket_card
+from templates.notices import ticket_notice
+from workflows.clock import Clock, SystemClock
 from workflows.vocabulary import EventKind
 
 if TYPE_CHECKING:
@@ -35,8 +37,13 @@ CHANNEL_UNREACHABLE = frozenset(
 
 class Purpose(StrEnum):
     TICKET_CARD = "ticket_card"
+    CARD_UPDATE = "card_update"
     FETCH_SOURCE = "fetch_source"
+    PERMALINK = "permalink"
     NOTICE = "notice"
+    THREAD_NOTICE = "thread_notice"
+    CHANNEL_NOTICE = "channel_notice"
+    HOME = "home"
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,64 @@ def post_ticket_card(
     if fallback_user:
         payload["_fallback_user"] = fallback_user
     return OutboxRepository(session).enqueue(
-        "chat.postMessage", payload, now=now, purpose=Purpose.TICKET_CARD, ticket_id=ticket.id
+        "chat.postMessage",
+        payload,
+        now=now,
+        purpose=Purpose.TICKET_CARD,
+        ticket_id=ticket.id,
+        coalesce_key=_card_key(ticket),
     )
+
+
+def refresh_card(session: Session, ticket: Ticket, *, now: datetime) -> None:
+    """The ticket changed: its card must show it. A burst of changes is one `chat.update`
+    (rendered when sent), and a card not yet posted will simply be posted as it is now."""
+    outbox = OutboxRepository(session)
+    if outbox.join_waiting(_card_key(ticket)):
+        return
+    outbox.enqueue(
+        "chat.update",
+        {},
+        now=now,
+        purpose=Purpose.CARD_UPDATE,
+        ticket_id=ticket.id,
+        coalesce_key=_card_key(ticket),
+    )
+
+
+def post_thread_notice(
+    session: Session, ticket: Ticket, notice: str, *, now: datetime, **data: Any
+) -> OutboxMessage:
+    """Say something in the ticket's thread, where its requester reads (see templates.notices).
+    Where that thread is gets decided when it is sent: a /support ticket's thread is its card."""
+    payload = {"_notice": notice, "_data": data}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", payload, now=now, purpose=Purpose.THREAD_NOTICE, ticket_id=ticket.id
+    )
+
+
+def post_channel_notice(
+    session: Session, ticket: Ticket, notice: str, *, channel: str, now: datetime, **data: Any
+) -> OutboxMessage:
+    """Tell a channel about a ticket (a rule's `notify`), rendered when sent."""
+    payload = {"channel": channel, "_notice": notice, "_data": data}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", payload, now=now, purpose=Purpose.CHANNEL_NOTICE, ticket_id=ticket.id
+    )
+
+
+def publish_home(session: Session, user: str, *, now: datetime) -> None:
+    """Owe `user` a fresh App Home, built from the database when it is sent."""
+    outbox = OutboxRepository(session)
+    key = f"home:{user}"
+    if not outbox.join_waiting(key):
+        outbox.enqueue(
+            "views.publish", {"user_id": user}, now=now, purpose=Purpose.HOME, coalesce_key=key
+        )
+
+
+def _card_key(ticket: Ticket) -> str:
+    return f"card:{ticket.id}"
 
 
 def fetch_source_message(
@@ -94,6 +157,15 @@ def post_ephemeral(
     )
 
 
+def post_direct(
+    session: Session, *, user: str, message: dict[str, Any], now: datetime
+) -> OutboxMessage:
+    """A message in the app's DM with a person (chat.postMessage to a user ID opens it)."""
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", {"channel": user, **message}, now=now, purpose=Purpose.NOTICE
+    )
+
+
 def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
     """Keys starting with `_` are the desk's bookkeeping, never sent to Slack."""
     return {key: value for key, value in payload.items() if not key.startswith("_")}
@@ -102,16 +174,42 @@ def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
 class DeliveryHooks:
     """The domain's side of delivery; the dispatcher calls these inside short transactions."""
 
-    def __init__(self, config: DeskConfig) -> None:
+    def __init__(self, config: DeskConfig, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock or SystemClock()
 
     def prepare(self, session: Session, row: OutboxMessage) -> SlackCall | None:
         """The call to make for a row, or None to drop it (its ticket is gone)."""
-        if row.purpose != Purpose.TICKET_CARD:
+        if row.purpose == Purpose.HOME:
+            from workflows.home import build_home
+
+            user = row.payload["user_id"]
+            return SlackCall(
+                "views.publish", {"user_id": user, "view": build_home(session, self.config, user)}
+            )
+        rendered = row.purpose in (
+            Purpose.TICKET_CARD,
+            Purpose.CARD_UPDATE,
+            Purpose.THREAD_NOTICE,
+            Purpose.CHANNEL_NOTICE,
+        )
+        if not rendered:
             return SlackCall(row.method, _sendable(row.payload))
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
         if ticket is None:
             return None
+        if row.purpose == Purpose.CARD_UPDATE:
+            return self._card_update(ticket)
+        if row.purpose == Purpose.THREAD_NOTICE:
+            return self._thread_notice(ticket, row)
+        if row.purpose == Purpose.CHANNEL_NOTICE:
+            message = ticket_notice(
+                row.payload["_notice"], ticket=ticket, config=self.config, **row.payload["_data"]
+            )
+            return SlackCall(
+                "chat.postMessage",
+                {"channel": row.payload["channel"], **message, "unfurl_links": False},
+            )
         payload = _sendable(row.payload)
         is_root_card = not payload.get("thread_ts")
         if not is_root_card and ticket.thread_ts:
@@ -124,6 +222,28 @@ class DeliveryHooks:
         payload["unfurl_links"] = False
         payload["unfurl_media"] = False
         return SlackCall(row.method, payload)
+
+    def _card_update(self, ticket: Ticket) -> SlackCall | None:
+        if not ticket.card_channel or not ticket.card_ts:
+            return None  # the card never landed; nothing to update
+        is_root_card = ticket.card_ts == ticket.source_ts
+        card = build_ticket_card(ticket, self.config, show_description=is_root_card)
+        return SlackCall(
+            "chat.update", {"channel": ticket.card_channel, "ts": ticket.card_ts, **card}
+        )
+
+    def _thread_notice(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
+        channel = ticket.source_channel or ticket.card_channel
+        thread_ts = ticket.thread_ts or ticket.card_ts
+        if not channel or not thread_ts:
+            return None
+        message = ticket_notice(
+            row.payload["_notice"], ticket=ticket, config=self.config, **row.payload["_data"]
+        )
+        return SlackCall(
+            "chat.postMessage",
+            {"channel": channel, "thread_ts": thread_ts, **message, "unfurl_links": False},
+        )
 
     def delivered(
         self, session: Session, row: OutboxMessage, response: dict[str, Any], *, now: datetime
@@ -146,8 +266,25 @@ class DeliveryHooks:
                 at=now,
                 data={"channel": ticket.card_channel, "ts": ticket.card_ts},
             )
+            if ticket.source_channel and ticket.thread_ts:
+                OutboxRepository(session).enqueue(
+                    "chat.getPermalink",
+                    {"channel": ticket.source_channel, "message_ts": ticket.thread_ts},
+                    now=now,
+                    purpose=Purpose.PERMALINK,
+                    ticket_id=ticket.id,
+                )
+        elif row.purpose == Purpose.PERMALINK:
+            ticket.permalink = response.get("permalink") or ticket.permalink
         elif row.purpose == Purpose.FETCH_SOURCE:
-            return self._read_source(ticket, row, response)
+            follow_up = self._read_source(ticket, row, response)
+            if follow_up is None and ticket.description:
+                # The text is known only now: rules that look at words get their turn.
+                from workflows.desk import Desk
+                from workflows.rules import route_ticket
+
+                route_ticket(session, Desk(self.config, self.clock), ticket, at=now)
+            return follow_up
         return None
 
     def failed(

@@ -12,30 +12,27 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketMessage
 from storage.repositories import ProcessedEventRepository, TicketRepository
 from templates.notices import already_a_ticket
-from workflows.clock import Clock, slack_ts_to_datetime
-from workflows.delivery import fetch_source_message, post_ephemeral, post_ticket_card
+from workflows.agents import is_agent
+from workflows.clock import slack_ts_to_datetime
+from workflows.delivery import (
+    fetch_source_message,
+    post_ephemeral,
+    post_ticket_card,
+    refresh_card,
+)
+from workflows.desk import Desk
+from workflows.rules import route_ticket
+from workflows.triage import close_if_expired, requester_replied
 from workflows.vocabulary import EventKind, IntakeSource, IssueType, Priority, TicketStatus
-
-if TYPE_CHECKING:
-    from bot.config import DeskConfig
 
 MAX_DESCRIPTION = 3000
 MAX_USERS_AFFECTED = 10_000_000
-
-
-@dataclass(frozen=True)
-class Desk:
-    """What every workflow needs besides a session: the desk's config and its clock."""
-
-    config: DeskConfig
-    clock: Clock
 
 
 @dataclass(frozen=True)
@@ -143,6 +140,7 @@ def open_from_reaction(
     tickets.log(ticket, EventKind.OPENED, at=reacted_at, actor=reactor, data={"via": "reaction"})
     fetch_source_message(session, ticket, channel=channel, ts=ts, now=now)
     post_ticket_card(session, ticket, channel=channel, thread_ts=ts, fallback_user=None, now=now)
+    route_ticket(session, desk, ticket, at=reacted_at)
     return IntakeResult(Outcome.OPENED, ticket.id)
 
 
@@ -294,6 +292,7 @@ def open_from_modal(session: Session, desk: Desk, request: IntakeRequest) -> Int
         fallback_user=request.requester,
         now=desk.clock.now(),
     )
+    route_ticket(session, desk, ticket, at=ticket.created_at)
     return IntakeResult(Outcome.OPENED, ticket.id)
 
 
@@ -332,7 +331,10 @@ def edit_message(
             data={"previous": ticket.description},
         )
         ticket.description = text
-        ticket.updated_at = edited_at
+        ticket.updated_at = max(ticket.updated_at, edited_at)
+        if ticket.card_ts == ticket.source_ts:
+            refresh_card(session, ticket, now=desk.clock.now())
+        route_ticket(session, desk, ticket, at=edited_at)
         return IntakeResult(Outcome.UPDATED, ticket.id)
     kept = tickets.get_message(channel, ts)
     if kept is None or kept.text == text:
@@ -415,6 +417,7 @@ def _open_from_message(
         fallback_user=None,
         now=desk.clock.now(),
     )
+    route_ticket(session, desk, ticket, at=ticket.created_at)
     return IntakeResult(Outcome.OPENED, ticket.id)
 
 
@@ -425,6 +428,12 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
     if ticket is None:
         return IGNORED
     posted_at = slack_ts_to_datetime(message.ts)
+    agent = is_agent(session, desk, message.user, is_external=message.is_external)
+    if not agent and ticket.status == TicketStatus.RESOLVED:
+        # The window may have passed before the closing job got to it.
+        close_if_expired(session, desk, ticket, now=posted_at)
+    if ticket.status == TicketStatus.CLOSED and not agent:
+        return _open_follow_up(session, desk, message, closed=ticket)
     kept = tickets.add_message(
         TicketMessage(
             ticket_id=ticket.id,
@@ -439,13 +448,37 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
     if kept is None:
         return IntakeResult(Outcome.EXISTING, ticket.id)
     ticket.updated_at = max(ticket.updated_at, posted_at)
-    if (
-        ticket.first_response_at is None
-        and message.user != ticket.requester
-        and message.user in desk.config.agents
-    ):
-        ticket.first_response_at = posted_at
+    if agent and message.user != ticket.requester:
+        if ticket.first_response_at is None:
+            # A reply in the thread is what the requester sees; a claim or a card update isn't.
+            ticket.first_response_at = posted_at
+            tickets.log(ticket, EventKind.FIRST_RESPONSE, at=posted_at, actor=message.user)
+            refresh_card(session, ticket, now=desk.clock.now())
+    elif message.user == ticket.requester:
+        requester_replied(session, desk, ticket, user=message.user, at=posted_at)
     return IntakeResult(Outcome.ATTACHED, ticket.id)
+
+
+def _open_follow_up(
+    session: Session, desk: Desk, message: SlackMessage, *, closed: Ticket
+) -> IntakeResult:
+    """A reply in a closed ticket's thread: after the reopen window it is a new ticket, with its
+    card in the same thread and a link to the old one in the log."""
+    result = _open_from_message(session, desk, message, source=IntakeSource.MESSAGE)
+    if result.outcome == Outcome.OPENED and result.ticket_id is not None:
+        ticket = TicketRepository(session).get(result.ticket_id)
+        if ticket is not None:
+            ticket.queue = closed.queue
+            ticket.customer = ticket.customer or closed.customer
+            ticket.customer_tier = ticket.customer_tier or closed.customer_tier
+            TicketRepository(session).log(
+                ticket,
+                EventKind.FOLLOW_UP,
+                at=ticket.created_at,
+                actor=message.user,
+                data={"follows": closed.id},
+            )
+    return result
 
 
 def _note_also_requested(
@@ -485,6 +518,7 @@ def _new_ticket(
         reporter=reporter,
         queue=intake.queue if intake else config.default_queue,
         customer=customer.customer if customer else None,
+        customer_tier=customer.tier if customer else None,
         status=TicketStatus.OPEN,
         priority=config.default_priority,
         description=description[: MAX_DESCRIPTION * 4],

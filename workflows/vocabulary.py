@@ -53,6 +53,42 @@ class EventKind(StrEnum):
     CARD_POSTED = "card_posted"
     CARD_DELIVERY_FAILED = "card_delivery_failed"
     ALSO_REQUESTED = "also_requested"
+    CLAIMED = "claimed"
+    UNCLAIMED = "unclaimed"
+    ASSIGNED = "assigned"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    CUSTOMER_REPLIED = "customer_replied"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    FOLLOW_UP = "follow_up"
+    EDITED = "edited"
+    NOTE_ADDED = "note_added"
+    RULE_APPLIED = "rule_applied"
+    FIRST_RESPONSE = "first_response"
+
+
+class Via(StrEnum):
+    """Where an agent's action came from, kept in the event log."""
+
+    BUTTON = "button"
+    REACTION = "reaction"
+    HOME = "home"
+    COMMAND = "command"
+    MODAL = "modal"
+    RULE = "rule"
+    AUTO_ASSIGN = "auto_assign"
+    REPLY = "reply"
+    SCHEDULE = "schedule"
+
+
+# Statuses in which a ticket still needs work; resolved and closed ones are done.
+ACTIVE_STATUSES = (
+    TicketStatus.OPEN,
+    TicketStatus.CLAIMED,
+    TicketStatus.WAITING_ON_CUSTOMER,
+    TicketStatus.ESCALATED,
+)
 
 
 PRIORITY_LABELS: dict[Priority, str] = {

@@ -1,0 +1,459 @@
+"""Working a ticket: claim, unclaim, reassign, wait on the customer, resolve, reopen, close.
+
+Every status change is here and nowhere else. Each is one conditional `UPDATE … WHERE` on the
+ticket's current status and assignee, so two agents pressing Claim together (on SQLite or on
+PostgreSQL, in one process or in several) leave exactly one winner, and a retried or doubled
+request finds its work done and changes nothing. Each change is written to the ticket's event log
+with the Slack event's own time, updates the card and tells the requester what they need to know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Ticket, TicketNote
+from storage.repositories import NoteRepository, TicketRepository
+from templates.notices import refusal_notice
+from workflows.agents import is_agent, pick_assignee
+from workflows.delivery import (
+    post_direct,
+    post_ephemeral,
+    post_thread_notice,
+    publish_home,
+    refresh_card,
+)
+from workflows.desk import Desk
+from workflows.vocabulary import ACTIVE_STATUSES, EventKind, TicketStatus, Via
+
+MAX_NOTE = 3000
+
+
+class ActionKind(StrEnum):
+    CLAIM = "claim"
+    UNCLAIM = "unclaim"
+    REASSIGN = "reassign"
+    WAIT = "wait"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    NOTE = "note"
+
+
+class Refusal(StrEnum):
+    """Why an action changed nothing; each has its own private explanation."""
+
+    NO_TICKET = "no_ticket"
+    NOT_AGENT = "not_agent"
+    EXTERNAL = "external"
+    ALREADY_CLAIMED = "already_claimed"
+    NOT_CLAIMED = "not_claimed"
+    TARGET_NOT_AGENT = "target_not_agent"
+    ALREADY_ASSIGNED = "already_assigned"
+    ALREADY_RESOLVED = "already_resolved"
+    CLOSED = "closed"
+    NOT_RESOLVED = "not_resolved"
+    ALREADY_WAITING = "already_waiting"
+    EMPTY_NOTE = "empty_note"
+    NOTE_TOO_LONG = "note_too_long"
+
+
+@dataclass(frozen=True)
+class TicketAction:
+    """An agent's action on a ticket, however it arrived (button, emoji, App Home, command)."""
+
+    kind: ActionKind
+    ticket_id: int
+    actor: str
+    at: datetime  # the Slack event's time: `action_ts`, a reaction's `event_ts`
+    via: Via
+    actor_is_external: bool = False
+    target: str | None = None  # reassign: the new assignee
+    text: str | None = None  # note: what it says
+    # Where to answer the actor privately; without it (App Home) the answer is a DM.
+    reply_channel: str | None = None
+    reply_thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    done: bool
+    ticket_id: int | None = None
+    refusal: Refusal | None = None
+
+
+# --- the entry point ---------------------------------------------------------------------------
+
+
+def perform(session: Session, desk: Desk, action: TicketAction) -> ActionResult:
+    """Check who is asking, make the change, and say what happened to whom it concerns."""
+    ticket = TicketRepository(session).get(action.ticket_id)
+    if ticket is None:
+        return _refuse(session, desk, action, None, Refusal.NO_TICKET)
+    if action.actor_is_external:
+        return _refuse(session, desk, action, ticket, Refusal.EXTERNAL)
+    if not is_agent(session, desk, action.actor):
+        return _refuse(session, desk, action, ticket, Refusal.NOT_AGENT)
+    change = _CHANGES[action.kind]
+    refusal = change(session, desk, ticket, action)
+    if refusal is not None:
+        return _refuse(session, desk, action, ticket, refusal)
+    if action.via == Via.HOME:
+        publish_home(session, action.actor, now=desk.clock.now())
+    return ActionResult(True, ticket.id)
+
+
+def ticket_for_message(session: Session, channel: str, ts: str) -> Ticket | None:
+    """The ticket a message stands for: the one it opened, or the one whose card it is."""
+    tickets = TicketRepository(session)
+    return tickets.get_by_source(channel, ts) or tickets.get_by_card(channel, ts)
+
+
+# --- the changes -------------------------------------------------------------------------------
+
+
+def _claim(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    changed = _transition(
+        session,
+        ticket,
+        at=action.at,
+        where=[Ticket.assignee.is_(None), Ticket.status.in_(ACTIVE_STATUSES)],
+        assignee=action.actor,
+        claimed_at=action.at,
+        status=_claimed_unless_further(),
+    )
+    if not changed:
+        if ticket.assignee == action.actor and ticket.status in ACTIVE_STATUSES:
+            return None  # a double click or a retried request: it is already theirs
+        return _why_not_open(ticket) or Refusal.ALREADY_CLAIMED
+    _log(session, ticket, EventKind.CLAIMED, action)
+    post_thread_notice(session, ticket, "claimed", now=desk.clock.now(), actor=action.actor)
+    refresh_card(session, ticket, now=desk.clock.now())
+    return None
+
+
+def _unclaim(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    previous = ticket.assignee
+    changed = _transition(
+        session,
+        ticket,
+        at=action.at,
+        where=[Ticket.assignee.is_not(None), Ticket.status.in_(ACTIVE_STATUSES)],
+        assignee=None,
+        claimed_at=None,
+        status=case(
+            (Ticket.status == TicketStatus.CLAIMED, TicketStatus.OPEN.value),
+            else_=Ticket.status,
+        ),
+    )
+    if not changed:
+        return _why_not_open(ticket) or Refusal.NOT_CLAIMED
+    _log(session, ticket, EventKind.UNCLAIMED, action, previous=previous)
+    refresh_card(session, ticket, now=desk.clock.now())
+    return None
+
+
+def _reassign(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    target = action.target
+    if not target or not is_agent(session, desk, target):
+        return Refusal.TARGET_NOT_AGENT
+    refusal = assign_ticket(
+        session, desk, ticket, target, at=action.at, by=action.actor, via=action.via
+    )
+    return refusal
+
+
+def assign_ticket(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    agent: str,
+    *,
+    at: datetime,
+    by: str | None,
+    via: Via,
+) -> Refusal | None:
+    """Give the ticket to `agent` (Reassign, a rule's `assign`, auto-assignment) and tell them in
+    the thread, which notifies them."""
+    previous = ticket.assignee
+    changed = _transition(
+        session,
+        ticket,
+        at=at,
+        where=[
+            Ticket.status.in_(ACTIVE_STATUSES),
+            or_(Ticket.assignee.is_(None), Ticket.assignee != agent),
+        ],
+        assignee=agent,
+        claimed_at=at,
+        status=_claimed_unless_further(),
+    )
+    if not changed:
+        if ticket.assignee == agent and ticket.status in ACTIVE_STATUSES:
+            return Refusal.ALREADY_ASSIGNED
+        return _why_not_open(ticket) or Refusal.ALREADY_ASSIGNED
+    TicketRepository(session).log(
+        ticket,
+        EventKind.ASSIGNED,
+        at=at,
+        actor=by,
+        data={"via": via.value, "assignee": agent, "previous": previous},
+    )
+    post_thread_notice(session, ticket, "assigned", now=desk.clock.now(), assignee=agent)
+    refresh_card(session, ticket, now=desk.clock.now())
+    return None
+
+
+def auto_assign(session: Session, desk: Desk, ticket: Ticket, *, at: datetime) -> str | None:
+    """Hand a new, unassigned ticket to its queue's next agent, when the queue says so."""
+    if ticket.assignee is not None or ticket.status != TicketStatus.OPEN:
+        return None
+    agent = pick_assignee(session, desk, ticket.queue, at=at)
+    if agent is None:
+        return None
+    if assign_ticket(session, desk, ticket, agent, at=at, by=None, via=Via.AUTO_ASSIGN) is None:
+        return agent
+    return None
+
+
+def _wait(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    changed = _transition(
+        session,
+        ticket,
+        at=action.at,
+        where=[
+            Ticket.status.in_([TicketStatus.OPEN, TicketStatus.CLAIMED, TicketStatus.ESCALATED])
+        ],
+        status=TicketStatus.WAITING_ON_CUSTOMER.value,
+        assignee=func.coalesce(Ticket.assignee, action.actor),
+        claimed_at=func.coalesce(Ticket.claimed_at, action.at),
+    )
+    if not changed:
+        if ticket.status == TicketStatus.WAITING_ON_CUSTOMER:
+            return Refusal.ALREADY_WAITING
+        return _why_not_open(ticket) or Refusal.ALREADY_WAITING
+    _log(session, ticket, EventKind.WAITING_ON_CUSTOMER, action)
+    refresh_card(session, ticket, now=desk.clock.now())
+    return None
+
+
+def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    changed = _transition(
+        session,
+        ticket,
+        at=action.at,
+        where=[Ticket.status.in_(ACTIVE_STATUSES)],
+        status=TicketStatus.RESOLVED.value,
+        resolved_at=action.at,
+        # Whoever resolves an unassigned ticket did the work: it counts as theirs.
+        assignee=func.coalesce(Ticket.assignee, action.actor),
+        claimed_at=func.coalesce(Ticket.claimed_at, action.at),
+    )
+    if not changed:
+        return _why_not_open(ticket) or Refusal.ALREADY_RESOLVED
+    _log(session, ticket, EventKind.RESOLVED, action)
+    post_thread_notice(session, ticket, "resolved", now=desk.clock.now(), actor=action.actor)
+    refresh_card(session, ticket, now=desk.clock.now())
+    return None
+
+
+def _reopen(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    return reopen_ticket(session, desk, ticket, by=action.actor, at=action.at, via=action.via)
+
+
+def reopen_ticket(
+    session: Session, desk: Desk, ticket: Ticket, *, by: str, at: datetime, via: Via
+) -> Refusal | None:
+    changed = _transition(
+        session,
+        ticket,
+        at=at,
+        where=[Ticket.status == TicketStatus.RESOLVED],
+        status=case(
+            (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
+            else_=TicketStatus.CLAIMED.value,
+        ),
+        resolved_at=None,
+    )
+    if not changed:
+        if ticket.status == TicketStatus.CLOSED:
+            return Refusal.CLOSED
+        return Refusal.NOT_RESOLVED
+    TicketRepository(session).log(
+        ticket, EventKind.REOPENED, at=at, actor=by, data={"via": via.value}
+    )
+    post_thread_notice(session, ticket, "reopened", now=desk.clock.now())
+    refresh_card(session, ticket, now=desk.clock.now())
+    return None
+
+
+def _note(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
+    text = (action.text or "").strip()
+    if not text:
+        return Refusal.EMPTY_NOTE
+    if len(text) > MAX_NOTE:
+        return Refusal.NOTE_TOO_LONG
+    NoteRepository(session).add(
+        TicketNote(ticket_id=ticket.id, author=action.actor, text=text, created_at=action.at)
+    )
+    _log(session, ticket, EventKind.NOTE_ADDED, action)
+    _tell_actor(session, desk, action, "note_saved", ticket)
+    return None
+
+
+_CHANGES = {
+    ActionKind.CLAIM: _claim,
+    ActionKind.UNCLAIM: _unclaim,
+    ActionKind.REASSIGN: _reassign,
+    ActionKind.WAIT: _wait,
+    ActionKind.RESOLVE: _resolve,
+    ActionKind.REOPEN: _reopen,
+    ActionKind.NOTE: _note,
+}
+
+
+# --- what the requester's replies do ------------------------------------------------------------
+
+
+def requester_replied(
+    session: Session, desk: Desk, ticket: Ticket, *, user: str, at: datetime
+) -> None:
+    """The requester answered in the thread: a ticket waiting on them is back with its agent, a
+    resolved one within the reopen window is open again."""
+    if ticket.status == TicketStatus.WAITING_ON_CUSTOMER:
+        changed = _transition(
+            session,
+            ticket,
+            at=at,
+            where=[Ticket.status == TicketStatus.WAITING_ON_CUSTOMER],
+            status=case(
+                (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
+                else_=TicketStatus.CLAIMED.value,
+            ),
+        )
+        if changed:
+            TicketRepository(session).log(ticket, EventKind.CUSTOMER_REPLIED, at=at, actor=user)
+            refresh_card(session, ticket, now=desk.clock.now())
+    elif ticket.status == TicketStatus.RESOLVED and within_reopen_window(desk, ticket, at):
+        reopen_ticket(session, desk, ticket, by=user, at=at, via=Via.REPLY)
+
+
+def within_reopen_window(desk: Desk, ticket: Ticket, at: datetime) -> bool:
+    return ticket.resolved_at is not None and at < ticket.resolved_at + desk.config.reopen_window
+
+
+def close_expired(session: Session, desk: Desk, *, now: datetime) -> list[int]:
+    """Close resolved tickets whose reopen window has passed (the scheduled job; safe to run on
+    every replica at once: each ticket closes in one conditional UPDATE)."""
+    cutoff = now - desk.config.reopen_window
+    ids = session.scalars(
+        select(Ticket.id)
+        .where(Ticket.status == TicketStatus.RESOLVED, Ticket.resolved_at <= cutoff)
+        .order_by(Ticket.id)
+    ).all()
+    closed: list[int] = []
+    tickets = TicketRepository(session)
+    for ticket_id in ids:
+        ticket = tickets.get(ticket_id)
+        if ticket is not None and close_if_expired(session, desk, ticket, now=now):
+            closed.append(ticket.id)
+    return closed
+
+
+def close_if_expired(session: Session, desk: Desk, ticket: Ticket, *, now: datetime) -> bool:
+    """Close one resolved ticket whose reopen window has passed by `now`."""
+    if ticket.resolved_at is None:
+        return False
+    cutoff = now - desk.config.reopen_window
+    closed_at = ticket.resolved_at + desk.config.reopen_window
+    if not _transition(
+        session,
+        ticket,
+        at=closed_at,
+        where=[Ticket.status == TicketStatus.RESOLVED, Ticket.resolved_at <= cutoff],
+        status=TicketStatus.CLOSED.value,
+        closed_at=closed_at,
+    ):
+        return False
+    TicketRepository(session).log(
+        ticket, EventKind.CLOSED, at=closed_at, data={"via": Via.SCHEDULE.value}
+    )
+    refresh_card(session, ticket, now=desk.clock.now())
+    return True
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+def _transition(
+    session: Session, ticket: Ticket, *, at: datetime, where: list[Any], **values: Any
+) -> bool:
+    """One conditional UPDATE; afterwards `ticket` shows what is now true, changed or not."""
+    values["updated_at"] = max(ticket.updated_at, at)
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(ticket)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _claimed_unless_further() -> Any:
+    """Taking a ticket makes an open one claimed; waiting or escalated ones stay where they are."""
+    return case(
+        (Ticket.status == TicketStatus.OPEN, TicketStatus.CLAIMED.value), else_=Ticket.status
+    )
+
+
+def _why_not_open(ticket: Ticket) -> Refusal | None:
+    if ticket.status == TicketStatus.CLOSED:
+        return Refusal.CLOSED
+    if ticket.status == TicketStatus.RESOLVED:
+        return Refusal.ALREADY_RESOLVED
+    return None
+
+
+def _log(
+    session: Session, ticket: Ticket, kind: EventKind, action: TicketAction, **data: Any
+) -> None:
+    TicketRepository(session).log(
+        ticket, kind, at=action.at, actor=action.actor, data={"via": action.via.value, **data}
+    )
+
+
+def _refuse(
+    session: Session, desk: Desk, action: TicketAction, ticket: Ticket | None, refusal: Refusal
+) -> ActionResult:
+    _tell_actor(session, desk, action, refusal.value, ticket)
+    return ActionResult(False, ticket.id if ticket else None, refusal)
+
+
+def _tell_actor(
+    session: Session, desk: Desk, action: TicketAction, notice: str, ticket: Ticket | None
+) -> None:
+    message = refusal_notice(
+        notice,
+        ref=ticket.ref if ticket else f"#{action.ticket_id}",
+        assignee=ticket.assignee if ticket else None,
+        action=action.kind.value,
+        target=action.target,
+        max_note=MAX_NOTE,
+    )
+    now = desk.clock.now()
+    if action.reply_channel:
+        post_ephemeral(
+            session,
+            channel=action.reply_channel,
+            user=action.actor,
+            message=message,
+            thread_ts=action.reply_thread_ts,
+            now=now,
+        )
+    else:
+        post_direct(session, user=action.actor, message=message, now=now)
