@@ -155,9 +155,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from bot.agent_directory import refresh_agent_usergroup
     from bot.runtime import build_runtime
     from storage.migrate import upgrade_schema
-    from workflows.housekeeping import forget_old_events
+    from workflows.housekeeping import close_resolved, forget_old_events
 
     if not settings.bot_token:
         print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
@@ -193,6 +194,27 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         max_instances=1,
         next_run_time=datetime.now(UTC),
     )
+    scheduler.add_job(
+        close_resolved,
+        "interval",
+        minutes=5,
+        id="close-resolved",
+        args=[runtime.session_factory, runtime.desk],
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    if config.agent_usergroup:
+        scheduler.add_job(
+            refresh_agent_usergroup,
+            "interval",
+            minutes=15,
+            id="refresh-agent-usergroup",
+            args=[runtime.app.client, runtime.session_factory, runtime.desk],
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
     scheduler.start()
     try:
         if args.socket:

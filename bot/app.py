@@ -9,7 +9,17 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from handlers import actions, commands, edit, home, messages, reactions, shortcuts, views
+from handlers import (
+    actions,
+    commands,
+    directory,
+    edit,
+    home,
+    messages,
+    reactions,
+    shortcuts,
+    views,
+)
 from handlers.deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -23,7 +33,8 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
         # is never lost; anything slow happens in lazy listeners or the outbox.
         process_before_response=True,
     )
-    for surface in (messages, reactions, commands, views, shortcuts, actions, edit, home):
+    surfaces = (messages, reactions, commands, views, shortcuts, actions, edit, home, directory)
+    for surface in surfaces:
         surface.register(app, deps)
 
     def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from templates.ids import ActionId, BlockId
+from workflows.clock import slack_ts_to_datetime
 from workflows.intake import IntakeAnswers, SlackMessage
+from workflows.triage import ActionKind, TicketAction
+from workflows.vocabulary import Via
 
 # Message subtypes that are someone asking or saying something; joins, topic changes, pins and
 # the like are not questions.
@@ -76,3 +80,42 @@ def intake_answers(view: dict[str, Any]) -> IntakeAnswers:
         site_down=_selected(values, BlockId.SITE_DOWN, ActionId.SITE_DOWN),
         scale_shown=BlockId.USERS_AFFECTED in block_ids,
     )
+
+
+def action_time(body: dict[str, Any]) -> datetime:
+    """When the person pressed: the action's `action_ts` (Slack's clock, not ours)."""
+    actions = body.get("actions") or [{}]
+    raw = actions[0].get("action_ts") or body.get("action_ts")
+    return slack_ts_to_datetime(raw) if raw else datetime.now(UTC)
+
+
+def ticket_action_from_block_action(
+    body: dict[str, Any], kind: ActionKind, *, home_team: str | None
+) -> tuple[TicketAction | None, tuple[str, str] | None]:
+    """A card or App Home button press as a TicketAction. When the button carries no ticket id
+    (the Reassign picker), the pressed message `(channel, ts)` is returned to look it up."""
+    action = (body.get("actions") or [{}])[0]
+    user = body.get("user") or {}
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    in_view = container.get("type") == "view"
+    raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    raw = raw.split(":", 1)[-1]
+    ticket_id = int(raw) if raw.isdigit() else 0
+    pressed_on = None
+    if not ticket_id and channel and message.get("ts"):
+        pressed_on = (channel, message["ts"])
+    user_team = user.get("team_id")
+    parsed = TicketAction(
+        kind=kind,
+        ticket_id=ticket_id,
+        actor=user.get("id", ""),
+        at=action_time(body),
+        via=Via.HOME if in_view else Via.BUTTON,
+        actor_is_external=bool(home_team and user_team and user_team != home_team),
+        target=action.get("selected_user"),
+        reply_channel=None if in_view else channel,
+        reply_thread_ts=None if in_view else (message.get("thread_ts") or message.get("ts")),
+    )
+    return parsed, pressed_on

@@ -173,7 +173,8 @@ def test_message_in_watched_channel_opens_ticket_with_card_in_thread(desk: DeskU
     assert ticket.intake_source == "message"
     assert event_kinds(desk, ticket.id) == ["opened"]
 
-    assert desk.deliver() == 1
+    # The card, then a chat.getPermalink for the question it answers.
+    assert desk.deliver() == 2
     [post] = posts(desk)
     assert post.args["channel"] == "C0BILLING"
     assert post.args["thread_ts"] == ts
@@ -190,6 +191,11 @@ def test_message_in_watched_channel_opens_ticket_with_card_in_thread(desk: DeskU
         desk.standin.messages("C0BILLING")[-1]["ts"],
     )
     assert event_kinds(desk, ticket.id) == ["opened", "card_posted"]
+
+    [link] = desk.standin.calls("chat.getPermalink")
+    assert not link.failed
+    assert (link.args["channel"], link.args["message_ts"]) == ("C0BILLING", ts)
+    assert ticket.permalink == f"https://desk.slack.com/archives/C0BILLING/p{ts.replace('.', '')}"
 
 
 # --- 2. messages that open nothing -----------------------------------------------------------
@@ -260,7 +266,7 @@ def test_retried_event_opens_one_ticket_and_one_card(desk: DeskUnderTest) -> Non
     assert (first.status, retry.status) == (200, 200)
     ticket = only_ticket(desk)
     assert ticket.source_ts == ts
-    assert desk.deliver() == 1
+    assert desk.deliver() == 2  # the card and its permalink
     [post] = posts(desk)
     assert (post.args["channel"], post.args["thread_ts"]) == ("C0HELP", ts)
     assert event_kinds(desk, ticket.id) == ["opened", "card_posted"]
@@ -280,7 +286,7 @@ def test_message_and_app_mention_of_same_message_open_one_ticket(desk: DeskUnder
     ticket = only_ticket(desk)
     assert ticket.source_ts == ts
     assert ticket.intake_source == "message"
-    assert desk.deliver() == 1
+    assert desk.deliver() == 2  # the card and its permalink
     [post] = posts(desk)
     assert (post.args["channel"], post.args["thread_ts"]) == ("C0HELP", ts)
 
@@ -303,7 +309,7 @@ def test_app_mention_in_unwatched_channel_opens_ticket(desk: DeskUnderTest) -> N
     assert ticket.requester == REQUESTER
     assert ticket.queue == "general"
     assert ticket.description == text
-    assert desk.deliver() == 1
+    assert desk.deliver() == 2  # the card and its permalink
     [post] = posts(desk)
     assert (post.args["channel"], post.args["thread_ts"]) == ("C0RANDOM", ts)
 
@@ -343,7 +349,7 @@ def test_ticket_reaction_opens_ticket_and_reads_the_message(desk: DeskUnderTest)
     assert (ticket.source_channel, ticket.source_ts) == ("C0RANDOM", ts)
     assert ticket.description == ""
 
-    assert desk.deliver() == 2
+    assert desk.deliver() == 3  # the history read, the card and its permalink
     [history] = desk.standin.calls("conversations.history")
     assert history.args["channel"] == "C0RANDOM"
     assert history.args["latest"] == ts
@@ -454,7 +460,7 @@ def test_create_ticket_shortcut_opens_ticket_then_says_it_exists(desk: DeskUnder
     assert ticket.intake_source == "shortcut"
     assert ticket.description == "Billing page 500s"
     assert (ticket.source_channel, ticket.source_ts) == ("C0RANDOM", ts)
-    assert desk.deliver() == 1
+    assert desk.deliver() == 2  # the card and its permalink
     [post] = posts(desk)
     assert (post.args["channel"], post.args["thread_ts"]) == ("C0RANDOM", ts)
 

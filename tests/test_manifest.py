@@ -57,6 +57,33 @@ SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
         "item": {"type": "message", "channel": "C0RANDOM", "ts": "1.000100"},
         "event_ts": "1.000600",
     },
+    "reaction_removed": {
+        "type": "reaction_removed",
+        "user": "U0X",
+        "reaction": "eyes",
+        "item_user": "U0Y",
+        "item": {"type": "message", "channel": "C0RANDOM", "ts": "1.000100"},
+        "event_ts": "1.000700",
+    },
+    "app_home_opened": {
+        "type": "app_home_opened",
+        "user": "U0X",
+        "channel": "D0DM",
+        "tab": "home",
+        "event_ts": "1.000800",
+    },
+    "subteam_members_changed": {
+        "type": "subteam_members_changed",
+        "subteam_id": "S0OTHER",
+        "team_id": "T0DESK",
+        "date_previous_update": 1,
+        "date_update": 2,
+        "added_users": ["U0X"],
+        "added_users_count": "1",
+        "removed_users": [],
+        "removed_users_count": "0",
+        "event_ts": "1.000900",
+    },
 }
 
 

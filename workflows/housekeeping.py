@@ -7,9 +7,18 @@ from datetime import timedelta
 from storage.db import SessionFactory
 from storage.repositories import ProcessedEventRepository
 from workflows.clock import Clock
+from workflows.desk import Desk
+from workflows.triage import close_expired
 
 
 def forget_old_events(session_factory: SessionFactory, clock: Clock, keep: timedelta) -> int:
     """Slack retries within minutes; event ids older than `keep` can never come back."""
     with session_factory.begin() as session:
         return ProcessedEventRepository(session).forget_older_than(clock.now() - keep)
+
+
+def close_resolved(session_factory: SessionFactory, desk: Desk) -> list[int]:
+    """Close resolved tickets whose reopen window has passed (every replica may run it: each
+    ticket closes in one conditional UPDATE, so none closes twice)."""
+    with session_factory.begin() as session:
+        return close_expired(session, desk, now=desk.clock.now())

@@ -107,6 +107,46 @@ def perform(session: Session, desk: Desk, action: TicketAction) -> ActionResult:
     return ActionResult(True, ticket.id)
 
 
+def react(
+    session: Session,
+    desk: Desk,
+    *,
+    reaction: str,
+    channel: str,
+    ts: str,
+    user: str,
+    at: datetime,
+    user_is_external: bool = False,
+    removed: bool = False,
+) -> ActionResult | None:
+    """An emoji on a ticket's message or card: the claim emoji claims, the resolve emoji
+    resolves; taking the claim emoji back unclaims, if it was the assignee's. Emoji on other
+    messages are none of the desk's business (None)."""
+    reactions = desk.config.reactions
+    kinds = {reactions.claim: ActionKind.CLAIM, reactions.resolve: ActionKind.RESOLVE}
+    kind = kinds.get(reaction)
+    if kind is None:
+        return None
+    ticket = ticket_for_message(session, channel, ts)
+    if ticket is None:
+        return None
+    if removed:
+        if kind != ActionKind.CLAIM or ticket.assignee != user:
+            return None
+        kind = ActionKind.UNCLAIM
+    action = TicketAction(
+        kind=kind,
+        ticket_id=ticket.id,
+        actor=user,
+        at=at,
+        via=Via.REACTION,
+        actor_is_external=user_is_external,
+        reply_channel=channel,
+        reply_thread_ts=ticket.thread_ts if ticket.source_channel == channel else ticket.card_ts,
+    )
+    return perform(session, desk, action)
+
+
 def ticket_for_message(session: Session, channel: str, ts: str) -> Ticket | None:
     """The ticket a message stands for: the one it opened, or the one whose card it is."""
     tickets = TicketRepository(session)

@@ -1,0 +1,59 @@
+"""Buttons on the ticket card and in App Home: Claim, Resolve, Reopen, Reassign, and the card's
+overflow menu (Unclaim, Waiting on requester). One listener per action id, each thin."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from handlers.deps import Deps
+from handlers.payloads import ticket_action_from_block_action
+from templates.ids import ActionId, MoreOption
+from workflows.triage import ActionKind, perform, ticket_for_message
+
+_MORE = {MoreOption.UNCLAIM: ActionKind.UNCLAIM, MoreOption.WAIT: ActionKind.WAIT}
+
+
+def register(app: App, deps: Deps) -> None:
+    def act(body: dict[str, Any], kind: ActionKind, context: Any) -> None:
+        action, pressed_on = ticket_action_from_block_action(body, kind, home_team=context.team_id)
+        if action is None:
+            return
+        with deps.transaction() as session:
+            if pressed_on is not None:
+                ticket = ticket_for_message(session, *pressed_on)
+                if ticket is None:
+                    return
+                action = dataclasses.replace(action, ticket_id=ticket.id)
+            perform(session, deps.desk, action)
+
+    def handle_claim(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        act(body, ActionKind.CLAIM, context)
+
+    def handle_resolve(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        act(body, ActionKind.RESOLVE, context)
+
+    def handle_reopen(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        act(body, ActionKind.REOPEN, context)
+
+    def handle_reassign(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        act(body, ActionKind.REASSIGN, context)
+
+    def handle_more(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        value = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
+        kind = next((k for prefix, k in _MORE.items() if value.startswith(prefix)), None)
+        if kind is not None:
+            act(body, kind, context)
+
+    app.action(ActionId.CLAIM)(handle_claim)
+    app.action(ActionId.RESOLVE)(handle_resolve)
+    app.action(ActionId.REOPEN)(handle_reopen)
+    app.action(ActionId.REASSIGN)(handle_reassign)
+    app.action(ActionId.MORE)(handle_more)
