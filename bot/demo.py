@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,9 +19,11 @@ from bot.server import create_http_server, create_wsgi_app
 from bot.slack_driver import SlackDriver, select_value, text_value
 from bot.standin import RecordedCall, SlackStandin
 from storage.migrate import upgrade_schema
+from storage.models import Ticket
 from storage.repositories import TicketRepository
 from templates.ids import ActionId, BlockId
 from workflows.export import export_records
+from workflows.triage import close_expired
 
 SIGNING_SECRET = "demo-signing-secret"
 DEMO_CONFIG: dict[str, Any] = {
@@ -47,6 +50,13 @@ DEMO_CONFIG: dict[str, Any] = {
         "medium": {"first_response": "4h", "resolution": "24h"},
         "low": {"first_response": "8h", "resolution": "72h"},
     },
+    "queues": [{"name": "billing", "auto_assign": "least_loaded"}],
+    "rules": [
+        {
+            "if": {"text": ["SSO", "sign in", "log in"]},
+            "then": {"priority": "high", "tags": ["sso"]},
+        }
+    ],
 }
 CHANNELS = {"C0HELP": "help", "C0BILLING": "billing-help", "C0SALES": "sales-floor"}
 PEOPLE = {
@@ -96,6 +106,28 @@ class Demo:
         if reply.status != 200:
             self.say(f"   !! Slack got HTTP {reply.status}")
 
+    def ticket(self, ticket_id: int) -> Ticket:
+        with self.runtime.session_factory.begin() as session:
+            ticket = TicketRepository(session).get(ticket_id)
+            assert ticket is not None
+            return ticket
+
+    def press(self, user: str, ticket: Ticket, action_id: str) -> None:
+        """Press a button on the ticket's card, as Slack would send it."""
+        card = next(
+            m for m in self.standin.messages(ticket.card_channel or "") if m["ts"] == ticket.card_ts
+        )
+        started = time.perf_counter()
+        self.slack.press(
+            user=user,
+            message=card,
+            channel=ticket.card_channel or "",
+            action_id=action_id,
+            value=str(ticket.id),
+        )
+        self.deliver()
+        self.latencies.append(time.perf_counter() - started)
+
     def deliver(self) -> None:
         self.runtime.dispatcher.drain()
         self.report_bot()
@@ -121,6 +153,8 @@ def describe_call(call: RecordedCall) -> str | None:
         return "opens the intake form: " + ", ".join(_block_labels(args["view"]))
     if call.method == "views.update":
         return "updates the form: " + ", ".join(_block_labels(args["view"]))
+    if call.method == "chat.update":
+        return f"updates the card in {where}:\n{_indent(_card_text(args))}"
     if call.method in {"conversations.history", "conversations.replies"}:
         return f"reads the reacted message in {where}"
     return None
@@ -271,6 +305,53 @@ def play(demo: Demo) -> None:
         thread_ts=refund_ts,
     )
 
+    demo.step("6. Agents claim: Sam with the :eyes: emoji, Priya with the card's Claim button")
+    say("   Sam (support agent) reacts :eyes: on Alice's question")
+    demo.timed_event(
+        demo.slack.reaction_event(
+            user="U0SAM",
+            reaction="eyes",
+            channel="C0HELP",
+            ts=refund_ts,
+            item_user="U0ALICE",
+            event_ts=demo.standin.next_ts(),
+        )
+    )
+    sso = demo.ticket(2)
+    say("   Bob (customer success) presses Claim on the SSO card")
+    demo.press("U0BOB", sso, ActionId.CLAIM)
+    say("   Priya (support agent) presses Claim on the SSO card")
+    demo.press("U0PRIYA", sso, ActionId.CLAIM)
+
+    demo.step("7. Sam resolves with :white_check_mark:; Alice's reply reopens it")
+    demo.timed_event(
+        demo.slack.reaction_event(
+            user="U0SAM",
+            reaction="white_check_mark",
+            channel="C0HELP",
+            ts=refund_ts,
+            item_user="U0ALICE",
+            event_ts=demo.standin.next_ts(),
+        )
+    )
+    demo.person_posts(
+        "U0ALICE", "C0HELP", "The refund still shows as pending, though.", thread_ts=refund_ts
+    )
+    demo.person_posts(
+        "U0SAM", "C0HELP", "Pushed it through by hand: it's done now.", thread_ts=refund_ts
+    )
+    say("   Sam presses Resolve on the card")
+    demo.press("U0SAM", demo.ticket(1), ActionId.RESOLVE)
+    say("   Priya presses Resolve on the SSO card")
+    demo.press("U0PRIYA", demo.ticket(2), ActionId.RESOLVE)
+
+    demo.step("8. A week later the closing job closes resolved tickets")
+    week_later = demo.runtime.desk.clock.now() + timedelta(days=7, minutes=5)
+    with demo.runtime.session_factory.begin() as session:
+        closed = close_expired(session, demo.runtime.desk, now=week_later)
+    say(f"   closed: {', '.join(f'#{n}' for n in closed) or 'none'}")
+    demo.deliver()
+
     report_tickets(demo)
 
 
@@ -282,8 +363,10 @@ def report_tickets(demo: Demo) -> None:
         conversation = {r["id"]: len(tickets.conversation(r["id"])) for r in records}
     for record in records:
         demo.say(
-            f"   {record['ref']:>4}  {record['status']:<8} {record['priority']:<7} "
+            f"   {record['ref']:>4}  {record['status']:<9} {record['priority']:<7} "
             f"queue={record['queue']:<8} requester={PEOPLE.get(record['requester'], '?'):<24} "
+            f"assignee={PEOPLE.get(record['assignee'], '—'):<22} "
+            f"tags={','.join(record['tags']) or '—':<6} "
             f"first response={record['first_response_at'] or '—'}  "
             f"replies kept={conversation[record['id']]}"
         )

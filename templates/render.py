@@ -76,7 +76,7 @@ def render_json(template: str, **context: Any) -> Any:
 def render_message(template: str, **context: Any) -> dict[str, Any]:
     """A message payload `{"text": ..., "blocks": [...]}` within Slack's limits."""
     message = render_json(template, **context)
-    message["text"] = truncate(message.get("text", ""), MAX_MESSAGE_TEXT)
+    message["text"] = truncate(message.get("text", "").strip(), MAX_MESSAGE_TEXT)
     if "blocks" in message:
         message["blocks"] = fit_blocks(message["blocks"], MAX_MESSAGE_BLOCKS)
     return message

@@ -453,7 +453,6 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
             # A reply in the thread is what the requester sees; a claim or a card update isn't.
             ticket.first_response_at = posted_at
             tickets.log(ticket, EventKind.FIRST_RESPONSE, at=posted_at, actor=message.user)
-            refresh_card(session, ticket, now=desk.clock.now())
     elif message.user == ticket.requester:
         requester_replied(session, desk, ticket, user=message.user, at=posted_at)
     return IntakeResult(Outcome.ATTACHED, ticket.id)
