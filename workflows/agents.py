@@ -23,7 +23,7 @@ def is_agent(session: Session, desk: Desk, user: str | None, *, is_external: boo
     if user in desk.config.agents:
         return True
     group = desk.config.agent_usergroup
-    return bool(group) and AgentRepository(session).is_usergroup_member(group, user)
+    return group is not None and AgentRepository(session).is_usergroup_member(group, user)
 
 
 def all_agents(session: Session, desk: Desk) -> list[str]:

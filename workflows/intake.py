@@ -243,8 +243,8 @@ def to_request(
     return IntakeRequest(
         requester=requester,
         channel=channel,
-        issue_type=IssueType(answers.issue_type),
-        priority=Priority(answers.priority),
+        issue_type=IssueType(answers.issue_type or ""),
+        priority=Priority(answers.priority or ""),
         description=(answers.description or "").strip(),
         product=(answers.product or "").strip() or None,
         users_affected=int(answers.users_affected or 0) if scale else None,
