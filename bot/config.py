@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from workflows.vocabulary import Priority
+from workflows.vocabulary import Priority, normalize_tag
 
 __all__ = [
     "DEFAULT_SLA",
@@ -614,7 +614,9 @@ def _condition_values(value: object) -> tuple[str, ...]:
         return ("true" if value else "false",)
     if isinstance(value, str | int | float):
         value = [value]
-    if not isinstance(value, list | tuple) or not value:
+    if isinstance(value, list | tuple) and not value:
+        raise _problem("list at least one value")
+    if not isinstance(value, list | tuple):
         raise _problem(f"expected a value or a list of values, not {_show(value)}")
     out: list[str] = []
     for item in value:
@@ -632,15 +634,15 @@ def _vocabulary_check(
 ) -> list[tuple[tuple[str | int, ...], str]]:
     from workflows.vocabulary import IssueType
 
-    known = {
-        "priority": [p.value for p in Priority],
-        "issue_type": [i.value for i in IssueType],
-        "external": ["true", "false"],
-    }.get(key)
-    if known is None:
+    known, what = {
+        "priority": ([p.value for p in Priority], "is not a priority"),
+        "issue_type": ([i.value for i in IssueType], "is not an issue type"),
+        "external": (["true", "false"], "is neither true nor false"),
+    }.get(key, ([], ""))
+    if not known:
         return []
     return [
-        (at, f"{value!r} is not a {key.replace('_', ' ')} (use {', '.join(known)})")
+        (at, f"{value!r} {what} (use {', '.join(known)})")
         for value in values
         if value.lower() not in known
     ]
@@ -659,7 +661,9 @@ class Rule(_Section):
     @field_validator("when", mode="before")
     @classmethod
     def _conditions(cls, value: Any) -> Any:
-        if not isinstance(value, Mapping) or not value:
+        if isinstance(value, Mapping) and not value:
+            raise _problem("give at least one test (like priority: high)")
+        if not isinstance(value, Mapping):
             raise _problem(f"expected a mapping of tests (like priority: high), not {_show(value)}")
         found: list[tuple[tuple[str | int, ...], str]] = []
         out: dict[str, tuple[str, ...]] = {}
@@ -675,7 +679,12 @@ class Rule(_Section):
                 found.append(((str(key),), str(exc.context["message"] if exc.context else exc)))
                 continue
             found.extend(_vocabulary_check(key, values, (str(key),)))
-            out[key] = tuple(v.lower() for v in values) if key != "text" else values
+            if key == "text":
+                out[key] = values
+            elif key == "tag":
+                out[key] = tuple(normalize_tag(v) for v in values)
+            else:
+                out[key] = tuple(v.lower() for v in values)
         if found:
             raise _problems(found)
         return out
@@ -683,7 +692,9 @@ class Rule(_Section):
     @field_validator("then", mode="before")
     @classmethod
     def _actions(cls, value: Any) -> Any:
-        if not isinstance(value, Mapping) or not value:
+        if isinstance(value, Mapping) and not value:
+            raise _problem("give at least one action (like priority: urgent)")
+        if not isinstance(value, Mapping):
             raise _problem(
                 f"expected a mapping of actions (like priority: urgent), not {_show(value)}"
             )
@@ -715,6 +726,7 @@ class Rule(_Section):
                 continue
             if key == "issue_type":
                 found.extend(_vocabulary_check(key, [out[key]], at))
+                out[key] = out[key].lower()
         if found:
             raise _problems(found)
         return out

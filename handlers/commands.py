@@ -1,8 +1,17 @@
-"""The `/support` slash command: bare or with text it opens the intake modal; `help` explains."""
+"""The `/support` slash command. Bare or with free text it opens the intake modal; `help`, `mine`,
+`queue` and `away` are answered privately in the ack (quick database reads); `note #42 <text>`
+adds an internal note, whose outcome the outbox tells the agent.
+
+Only the exact words are subcommands: `/support my invoice is wrong` or `/support queue is stuck`
+still opens the form with the text filled in. `note` is the one subcommand taking words after it.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -10,39 +19,127 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
+from templates.home import build_list_answer, desk_answer
 from templates.modals import IntakeForm, build_intake_modal
 from templates.notices import support_help
+from workflows.home import NoteOutcome, list_mine, list_queue, note_by_command, toggle_away
 from workflows.intake import encode_modal_context
 
 logger = logging.getLogger(__name__)
 
+NOTE_REF = re.compile(r"#?(\d+)(?:\s+(.*))?", re.DOTALL)
+
+
+class Subcommand(StrEnum):
+    INTAKE = "intake"  # not a subcommand: the form, with any text as its description
+    HELP = "help"
+    MINE = "mine"
+    QUEUE = "queue"
+    AWAY = "away"
+    NOTE = "note"
+
+
+# Subcommands that are the whole text; with more words after them it is a description.
+ALONE = {
+    "help": Subcommand.HELP,
+    "?": Subcommand.HELP,
+    "mine": Subcommand.MINE,
+    "queue": Subcommand.QUEUE,
+    "away": Subcommand.AWAY,
+}
+
+
+@dataclass(frozen=True)
+class SupportCommand:
+    kind: Subcommand
+    user: str
+    channel: str
+    command: str
+    text: str  # intake: the description; note: the note
+    ticket_id: int | None = None  # note: the ticket its ref names
+    thread_ts: str | None = None  # should Slack send one: the thread the command was typed in
+
+
+def parse_support_command(command: dict[str, Any]) -> SupportCommand:
+    text = (command.get("text") or "").strip()
+    first, rest = [*text.split(maxsplit=1), "", ""][:2]
+    kind = ALONE.get(text.lower(), Subcommand.INTAKE)
+    ticket_id = None
+    if first.lower() == "note":
+        kind = Subcommand.NOTE
+        ref = NOTE_REF.fullmatch(rest)
+        if ref:
+            ticket_id, rest = int(ref.group(1)), (ref.group(2) or "").strip()
+    return SupportCommand(
+        kind=kind,
+        user=command.get("user_id") or "",
+        channel=command.get("channel_id") or "",
+        command=command.get("command") or "/support",
+        text=rest if kind == Subcommand.NOTE else text,
+        ticket_id=ticket_id,
+        thread_ts=command.get("thread_ts"),
+    )
+
 
 def register(app: App, deps: Deps) -> None:
     def ack_support(ack: Ack, command: dict[str, Any]) -> None:
-        text = (command.get("text") or "").strip()
-        if text.lower() in {"help", "?"}:
-            ack(
-                **support_help(
-                    command.get("command") or "/support", reaction=deps.desk.config.reactions.ticket
-                )
+        request = parse_support_command(command)
+        if request.kind == Subcommand.INTAKE:
+            ack()  # the lazy listener opens the form
+        elif request.kind == Subcommand.HELP:
+            ack(**support_help(request.command, reaction=deps.desk.config.reactions.ticket))
+        else:
+            ack(**answer_subcommand(request))
+
+    def answer_subcommand(request: SupportCommand) -> dict[str, Any]:
+        """What `mine`, `queue`, `away` and `note` say back, privately (an empty ack: nothing)."""
+        desk, kind = deps.desk, request.kind
+        words = {"command": request.command}
+        if kind == Subcommand.NOTE and not (
+            request.text and (request.ticket_id or request.thread_ts)
+        ):
+            return desk_answer("note_usage", **words)
+        with deps.transaction() as session:
+            if kind == Subcommand.MINE:
+                return build_list_answer(list_mine(session, desk, request.user), **words)
+            if kind == Subcommand.QUEUE:
+                queue = list_queue(session, desk, request.user)
+                if queue is None:
+                    return desk_answer("queue_not_agent", **words)
+                return build_list_answer(queue, **words)
+            if kind == Subcommand.AWAY:
+                away = toggle_away(session, desk, request.user, at=desk.clock.now())
+                notice = {None: "away_not_agent", True: "away_on", False: "away_off"}[away]
+                return desk_answer(notice, **words)
+            outcome = note_by_command(
+                session,
+                desk,
+                actor=request.user,
+                text=request.text,
+                at=desk.clock.now(),
+                channel=request.channel,
+                ticket_id=request.ticket_id,
+                thread_ts=request.thread_ts,
             )
-            return
-        ack()
+        if outcome == NoteOutcome.NO_TICKET:
+            ref = f"#{request.ticket_id}" if request.ticket_id else "for this thread"
+            return desk_answer("note_no_ticket", ref=ref, **words)
+        return {}
 
     def open_intake_modal(command: dict[str, Any], client: WebClient) -> None:
         """Runs after the ack (a lazy listener): views.open is the one call that can't wait for the
         outbox, as the trigger expires three seconds after the command."""
-        text = (command.get("text") or "").strip()
-        if text.lower() in {"help", "?"}:
+        request = parse_support_command(command)
+        if request.kind != Subcommand.INTAKE:
             return
         form = IntakeForm(
             priority=deps.desk.config.default_priority,
-            description=text or None,
+            description=request.text or None,
         )
         view = build_intake_modal(
             form,
             products=deps.desk.config.products,
-            private_metadata=encode_modal_context(channel=command["channel_id"]),
+            private_metadata=encode_modal_context(channel=request.channel),
         )
         try:
             client.views_open(trigger_id=command["trigger_id"], view=view)

@@ -338,7 +338,8 @@ def test_valid_submission_opens_ticket_with_card_as_its_root(desk: DeskUnderTest
     assert ticket.created_at == desk.clock.now()
     assert (ticket.source_channel, ticket.source_ts) == (None, None)
 
-    assert desk.deliver() == 1
+    # The card, then a chat.getPermalink for the card itself: it is the ticket's thread.
+    assert desk.deliver() == 2
     [post] = posts(desk)
     assert post.args["channel"] == "C0HELP"
     assert "thread_ts" not in post.args
@@ -350,6 +351,12 @@ def test_valid_submission_opens_ticket_with_card_as_its_root(desk: DeskUnderTest
     with desk.session() as session:
         kinds = [e.kind for e in TicketRepository(session).events(ticket.id)]
     assert kinds == ["opened", "card_posted"]
+    [link] = desk.standin.calls("chat.getPermalink")
+    assert not link.failed
+    assert (link.args["channel"], link.args["message_ts"]) == ("C0HELP", card["ts"])
+    assert ticket.permalink == (
+        f"https://desk.slack.com/archives/C0HELP/p{card['ts'].replace('.', '')}"
+    )
 
     reply_ts = desk.standin.next_ts()
     event = desk.slack.message_event(

@@ -12,7 +12,7 @@ def test_question_in_watched_channel_gets_a_card(desk: DeskUnderTest) -> None:
         )
     )
     assert reply.status == 200
-    assert desk.deliver() == 1
+    assert desk.deliver() == 2  # the card and its permalink
     [post] = desk.standin.calls("chat.postMessage")
     assert post.args["channel"] == "C0HELP"
     assert post.args["thread_ts"] == ts

@@ -135,6 +135,11 @@ def delay_of(row: OutboxMessage, since: datetime) -> float:
     return (row.next_attempt_at - since).total_seconds()
 
 
+def link_to(channel: str, ts: str) -> str:
+    """The permalink the stand-in answers chat.getPermalink with for a top-level message."""
+    return f"https://desk.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
 # --- 1. plain delivery -------------------------------------------------------------------------
 
 
@@ -148,7 +153,7 @@ def test_ticket_card_is_delivered_once_and_recorded(
     """A pending card is sent exactly once; its row, ticket and event log record where it went."""
     ticket_id, row_id = open_modal_ticket(session_factory, intake_desk)
 
-    assert dispatcher.drain() == 1
+    assert dispatcher.drain() == 2  # the card, then the chat.getPermalink it leads to
     assert dispatcher.drain() == 0
     [call] = standin.calls("chat.postMessage")
     assert call.args["channel"] == "C0HELP"
@@ -168,6 +173,9 @@ def test_ticket_card_is_delivered_once_and_recorded(
     # A /support ticket's card is its root message.
     assert (ticket.source_channel, ticket.source_ts) == ("C0HELP", posted["ts"])
     assert event_kinds(session_factory, ticket_id).count(EventKind.CARD_POSTED) == 1
+    [link] = standin.calls("chat.getPermalink")
+    assert (link.args["channel"], link.args["message_ts"]) == ("C0HELP", posted["ts"])
+    assert ticket.permalink == link_to("C0HELP", posted["ts"])
 
 
 def test_ephemeral_notice_keeps_message_ts(
@@ -228,7 +236,8 @@ def test_rate_limit_honours_retry_after_and_pauses_the_method(
     assert len(standin.calls("chat.postMessage")) == 1
 
     clock.advance(timedelta(seconds=1))
-    assert dispatcher.drain() == 2
+    assert dispatcher.drain() == 4  # both cards and a chat.getPermalink for each
+    assert len(standin.calls("chat.getPermalink")) == 2
     assert load_row(session_factory, first).status == "sent"
     assert load_row(session_factory, second).status == "sent"
     calls = standin.calls("chat.postMessage")
@@ -345,7 +354,7 @@ def test_card_falls_back_to_a_dm_when_the_bot_is_not_in_the_channel(
     ticket_id, row_id = open_modal_ticket(session_factory, intake_desk, requester="U0ALICE")
     standin.fail("chat.postMessage", error="not_in_channel")
 
-    assert dispatcher.drain() == 2
+    assert dispatcher.drain() == 3  # the refused card, its DM, and the DM's chat.getPermalink
     first, second = standin.calls("chat.postMessage")
     assert (first.args["channel"], first.error) == ("C0HELP", "not_in_channel")
     assert (second.args["channel"], second.error) == ("U0ALICE", None)
@@ -419,12 +428,14 @@ def test_new_dispatcher_delivers_rows_left_by_a_crash_in_id_order(
     restarted = make_dispatcher(
         create_session_factory(second_engine), standin.url, desk_config, clock
     )
-    assert restarted.drain() == 5
+    assert restarted.drain() == 6
 
     recorded = [c for c in standin.calls() if c.method.startswith("chat.")]
     assert [c.method for c in recorded] == ["chat.postEphemeral"] * 3 + [
         "chat.postMessage",
         "chat.postEphemeral",
+        # Owed only once the card was delivered, so it is the newest row.
+        "chat.getPermalink",
     ]
     assert texts(standin.calls("chat.postEphemeral")) == ["note 0", "note 1", "note 2", "note 3"]
     for row_id in [*notes, card]:
@@ -494,7 +505,7 @@ def test_a_tickets_later_rows_wait_for_its_earlier_row(
         assert texts(standin.calls("chat.postEphemeral")) == ["unrelated"]
         clock.advance(timedelta(seconds=10))
 
-    assert dispatcher.drain() == 2
+    assert dispatcher.drain() == 3  # the card, the follow-up and the card's chat.getPermalink
     assert load_row(session_factory, card).status == "sent"
     assert load_row(session_factory, follow_up).status == "sent"
     assert load_row(session_factory, unrelated).status == "sent"
@@ -613,7 +624,7 @@ def test_reaction_ticket_reads_its_message_from_history(
         assert result.ticket_id is not None
         ticket_id = result.ticket_id
 
-    assert dispatcher.drain() == 2
+    assert dispatcher.drain() == 3  # the history read, the card and its chat.getPermalink
     [history] = standin.calls("conversations.history")
     assert history.args["channel"] == "C0HELP"
     assert standin.calls("conversations.replies") == []
@@ -625,8 +636,11 @@ def test_reaction_ticket_reads_its_message_from_history(
     assert ticket.description == "Invoices are blank since Monday"
     assert ticket.source_thread_ts is None
     assert ticket.card_channel == "C0HELP"
+    [link] = standin.calls("chat.getPermalink")
+    assert (link.args["channel"], link.args["message_ts"]) == ("C0HELP", ts)
+    assert ticket.permalink == link_to("C0HELP", ts)
     with session_factory.begin() as session:
-        assert OutboxRepository(session).count_by_status() == {"sent": 2}
+        assert OutboxRepository(session).count_by_status() == {"sent": 3}
 
 
 def test_reaction_on_a_thread_reply_finds_it_with_replies(
@@ -665,8 +679,12 @@ def test_reaction_on_a_thread_reply_finds_it_with_replies(
     ticket = load_ticket(session_factory, ticket_id)
     assert ticket.description == "Yes, checkout fails for us too"
     assert (ticket.source_ts, ticket.source_thread_ts) == (reply, parent)
+    # The ticket's link is to the thread it lives in, not to the reply.
+    [link] = standin.calls("chat.getPermalink")
+    assert (link.args["channel"], link.args["message_ts"]) == ("C0HELP", parent)
+    assert ticket.permalink == link_to("C0HELP", parent)
     with session_factory.begin() as session:
-        assert OutboxRepository(session).count_by_status() == {"sent": 2}
+        assert OutboxRepository(session).count_by_status() == {"sent": 3}
 
 
 def test_reaction_on_a_reply_deep_in_a_long_thread_pages_through_replies(

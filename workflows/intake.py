@@ -378,6 +378,7 @@ def _open_from_message(
     *,
     source: IntakeSource,
     reporter: str | None = None,
+    follows: Ticket | None = None,
 ) -> IntakeResult:
     tickets = TicketRepository(session)
     if tickets.get_by_card(message.channel, message.ts) is not None:
@@ -399,6 +400,11 @@ def _open_from_message(
         source=source,
         requester_team=message.team,
     )
+    if follows is not None:
+        # A follow-up stays where its closed ticket was, before any rule or assignment looks.
+        ticket.queue = follows.queue
+        ticket.customer = ticket.customer or follows.customer
+        ticket.customer_tier = ticket.customer_tier or follows.customer_tier
     if tickets.add(ticket) is None:
         existing = tickets.get_by_source(message.channel, message.ts)
         return IntakeResult(Outcome.EXISTING, existing.id if existing else None)
@@ -409,6 +415,14 @@ def _open_from_message(
         actor=reporter or message.user,
         data={"via": source.value},
     )
+    if follows is not None:
+        tickets.log(
+            ticket,
+            EventKind.FOLLOW_UP,
+            at=ticket.created_at,
+            actor=message.user,
+            data={"follows": follows.id},
+        )
     post_ticket_card(
         session,
         ticket,
@@ -463,21 +477,7 @@ def _open_follow_up(
 ) -> IntakeResult:
     """A reply in a closed ticket's thread: after the reopen window it is a new ticket, with its
     card in the same thread and a link to the old one in the log."""
-    result = _open_from_message(session, desk, message, source=IntakeSource.MESSAGE)
-    if result.outcome == Outcome.OPENED and result.ticket_id is not None:
-        ticket = TicketRepository(session).get(result.ticket_id)
-        if ticket is not None:
-            ticket.queue = closed.queue
-            ticket.customer = ticket.customer or closed.customer
-            ticket.customer_tier = ticket.customer_tier or closed.customer_tier
-            TicketRepository(session).log(
-                ticket,
-                EventKind.FOLLOW_UP,
-                at=ticket.created_at,
-                actor=message.user,
-                data={"follows": closed.id},
-            )
-    return result
+    return _open_from_message(session, desk, message, source=IntakeSource.MESSAGE, follows=closed)
 
 
 def _note_also_requested(

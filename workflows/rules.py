@@ -21,7 +21,7 @@ from storage.repositories import TicketRepository
 from workflows.delivery import post_channel_notice, refresh_card
 from workflows.desk import Desk
 from workflows.triage import assign_ticket, auto_assign
-from workflows.vocabulary import ACTIVE_STATUSES, EventKind, Via
+from workflows.vocabulary import ACTIVE_STATUSES, EventKind, Via, normalize_tag
 
 if TYPE_CHECKING:
     from bot.config import Rule
@@ -36,12 +36,6 @@ SET_ACTIONS = (
     "queue",
 )
 MAX_TAGS = 20
-
-
-def normalize_tag(text: str) -> str:
-    """Tags are lower-case words joined by hyphens: "Billing Export" -> "billing-export"."""
-    words = re.findall(r"[\w.+/-]+", text.lower())
-    return "-".join(words)[:64].strip("-")
 
 
 def ticket_facts(ticket: Ticket, desk: Desk) -> dict[str, set[str]]:

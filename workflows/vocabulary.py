@@ -6,6 +6,7 @@ operator contract, so never rename one.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -112,3 +113,9 @@ STATUS_LABELS: dict[TicketStatus, str] = {
     TicketStatus.RESOLVED: "Resolved",
     TicketStatus.CLOSED: "Closed",
 }
+
+
+def normalize_tag(text: str) -> str:
+    """Tags are lower-case words joined by hyphens: "Billing Export" -> "billing-export"."""
+    words = re.findall(r"[\w.+/-]+", text.lower())
+    return "-".join(words)[:64].strip("-")
