@@ -16,12 +16,12 @@ from typing import Any, TextIO
 from bot.config import parse_config
 from bot.runtime import Runtime, build_runtime
 from bot.server import create_http_server, create_wsgi_app
-from bot.slack_driver import SlackDriver, select_value, text_value
+from bot.slack_driver import SlackDriver, initial_values, select_value, text_value
 from bot.standin import RecordedCall, SlackStandin
 from storage.migrate import upgrade_schema
 from storage.models import Ticket
 from storage.repositories import TicketRepository
-from templates.ids import ActionId, BlockId
+from templates.ids import ActionId, BlockId, CallbackId
 from workflows.export import export_records
 from workflows.triage import close_expired
 
@@ -150,7 +150,8 @@ def describe_call(call: RecordedCall) -> str | None:
     if call.method == "chat.postEphemeral":
         return f"only {PEOPLE.get(args.get('user', ''), args.get('user'))} sees: {args.get('text')}"
     if call.method == "views.open":
-        return "opens the intake form: " + ", ".join(_block_labels(args["view"]))
+        title = args["view"].get("title", {}).get("text", "a form")
+        return f"opens “{title}”: " + ", ".join(_block_labels(args["view"]))
     if call.method == "views.update":
         return "updates the form: " + ", ".join(_block_labels(args["view"]))
     if call.method == "chat.update":
@@ -323,7 +324,28 @@ def play(demo: Demo) -> None:
     say("   Priya (support agent) presses Claim on the SSO card")
     demo.press("U0PRIYA", sso, ActionId.CLAIM)
 
-    demo.step("7. Sam resolves with :white_check_mark:; Alice's reply reopens it")
+    demo.step("7. Priya tags the SSO ticket and copies customer success, with Edit")
+    demo.press("U0PRIYA", demo.ticket(2), ActionId.EDIT)
+    demo.standin.wait_for("views.open", count=2)  # the form opens just after the ack
+    view = [v for v in demo.standin.views.values() if v["callback_id"] == CallbackId.EDIT_MODAL][-1]
+    values = initial_values(view)
+    values[BlockId.TAGS] = {ActionId.TAGS: text_value("sso, globex")}
+    values[BlockId.DEPARTMENTS] = {
+        ActionId.DEPARTMENTS: {
+            "type": "multi_static_select",
+            "selected_options": [
+                {
+                    "text": {"type": "plain_text", "text": "Customer success"},
+                    "value": "Customer success",
+                }
+            ],
+        }
+    }
+    say("   Priya adds the tags “sso, globex” and CCs Customer success")
+    demo.slack.submit_view(user="U0PRIYA", view=view, values=values)
+    demo.deliver()
+
+    demo.step("8. Sam resolves with :white_check_mark:; Alice's reply reopens it")
     demo.timed_event(
         demo.slack.reaction_event(
             user="U0SAM",
@@ -345,7 +367,7 @@ def play(demo: Demo) -> None:
     say("   Priya presses Resolve on the SSO card")
     demo.press("U0PRIYA", demo.ticket(2), ActionId.RESOLVE)
 
-    demo.step("8. A week later the closing job closes resolved tickets")
+    demo.step("9. A week later the closing job closes resolved tickets")
     week_later = demo.runtime.desk.clock.now() + timedelta(days=7, minutes=5)
     with demo.runtime.session_factory.begin() as session:
         closed = close_expired(session, demo.runtime.desk, now=week_later)

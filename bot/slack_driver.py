@@ -374,3 +374,22 @@ def select_value(value: str, label: str | None = None) -> dict[str, Any]:
 
 def text_value(value: str, kind: str = "plain_text_input") -> dict[str, Any]:
     return {"type": kind, "value": value}
+
+
+def initial_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A view's `state.values` as Slack sends them when nobody changed anything: every input
+    answers with its initial value (or nothing)."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        if kind in ("static_select", "radio_buttons"):
+            state = {"type": kind, "selected_option": element.get("initial_option")}
+        elif kind == "multi_static_select":
+            state = {"type": kind, "selected_options": element.get("initial_options", [])}
+        else:
+            state = {"type": kind, "value": element.get("initial_value")}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values

@@ -102,7 +102,7 @@ def ticket_action_from_block_action(
     in_view = container.get("type") == "view"
     raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     raw = raw.split(":", 1)[-1]
-    ticket_id = int(raw) if raw.isdigit() else 0
+    ticket_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0  # fits an INTEGER column
     pressed_on = None
     if not ticket_id and channel and message.get("ts"):
         pressed_on = (channel, message["ts"])

@@ -42,6 +42,7 @@ class TicketCard:
     first_response: str | None
     business_hours: str | None
     tags: list[str]
+    departments: list[str]
     can_claim: bool
     can_unclaim: bool
     can_wait: bool
@@ -91,6 +92,7 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         first_response=format_duration(target.first_response) if target else None,
         business_hours=describe_business_hours(config),
         tags=[t.tag for t in ticket.tags],
+        departments=list(ticket.departments or []),
         can_claim=active and ticket.assignee is None,
         can_unclaim=active and ticket.assignee is not None,
         can_wait=status in (TicketStatus.OPEN, TicketStatus.CLAIMED, TicketStatus.ESCALATED),

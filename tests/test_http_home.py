@@ -8,7 +8,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.slack_driver import Reply
@@ -238,7 +238,7 @@ def test_agent_home_lists_their_own_open_tickets_oldest_first(desk: DeskUnderTes
 def test_close_to_sla_lists_deadlines_within_the_hour_soonest_first(desk: DeskUnderTest) -> None:
     """Due within the hour or already missed, for active tickets only; a first response that
     was given no longer counts, its resolution deadline does."""
-    now = datetime.now(UTC)
+    now = desk.clock.now()
     soon = open_ticket(desk, "due soon")
     overdue = open_ticket(desk, "overdue")
     later = open_ticket(desk, "due later")

@@ -355,7 +355,8 @@ def test_action_on_a_missing_ticket_is_refused(session_factory: SessionFactory, 
 def test_action_from_app_home_answers_by_dm_and_refreshes_the_home(
     session_factory: SessionFactory, desk: Desk
 ) -> None:
-    """No channel to answer in (App Home): a refusal is a DM; a success republishes the home."""
+    """No channel to answer in (App Home): a refusal is a DM; either way the home is republished
+    (a refused Claim button must not stay on it)."""
     ticket_id, _ = claimed_ticket(session_factory, desk, by=AGENT1)
     home = {"via": Via.HOME, "reply_channel": None, "reply_thread_ts": None}
     mark = last_row_id(session_factory)
@@ -363,8 +364,9 @@ def test_action_from_app_home_answers_by_dm_and_refreshes_the_home(
     refused = act(session_factory, desk, ActionKind.CLAIM, ticket_id, AGENT2, minutes(6), **home)
 
     assert refused.refusal == Refusal.ALREADY_CLAIMED
-    [(method, purpose, _, payload, _)] = rows_after(session_factory, mark)
+    [(method, purpose, _, payload, _), republish] = rows_after(session_factory, mark)
     assert (method, purpose, payload["channel"]) == ("chat.postMessage", Purpose.NOTICE, AGENT2)
+    assert republish[:2] == ("views.publish", Purpose.HOME) and republish[3] == {"user_id": AGENT2}
 
     mark = last_row_id(session_factory)
     done = act(session_factory, desk, ActionKind.RESOLVE, ticket_id, AGENT1, minutes(7), **home)

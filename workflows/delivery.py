@@ -185,7 +185,11 @@ class DeliveryHooks:
 
             user = row.payload["user_id"]
             return SlackCall(
-                "views.publish", {"user_id": user, "view": build_home(session, self.config, user)}
+                "views.publish",
+                {
+                    "user_id": user,
+                    "view": build_home(session, self.config, user, now=self.clock.now()),
+                },
             )
         rendered = row.purpose in (
             Purpose.TICKET_CARD,

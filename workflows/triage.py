@@ -471,6 +471,8 @@ def _refuse(
     session: Session, desk: Desk, action: TicketAction, ticket: Ticket | None, refusal: Refusal
 ) -> ActionResult:
     _tell_actor(session, desk, action, refusal.value, ticket)
+    if action.via == Via.HOME:
+        publish_home(session, action.actor, now=desk.clock.now())  # drop the stale button
     return ActionResult(False, ticket.id if ticket else None, refusal)
 
 
