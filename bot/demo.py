@@ -154,6 +154,9 @@ def describe_call(call: RecordedCall) -> str | None:
         return f"opens “{title}”: " + ", ".join(_block_labels(args["view"]))
     if call.method == "views.update":
         return "updates the form: " + ", ".join(_block_labels(args["view"]))
+    if call.method == "views.publish":
+        who = PEOPLE.get(args.get("user_id", ""), args.get("user_id"))
+        return f"shows {who} their App Home:\n{_indent(_card_text(args['view']))}"
     if call.method == "chat.update":
         return f"updates the card in {where}:\n{_indent(_card_text(args))}"
     if call.method in {"conversations.history", "conversations.replies"}:
@@ -170,7 +173,9 @@ def _where(channel: str) -> str:
 def _card_text(args: dict[str, Any]) -> str:
     lines: list[str] = []
     for block in args.get("blocks") or []:
-        if block.get("type") == "section":
+        if block.get("type") == "header":
+            lines.append(f"[{block['text']['text']}]")
+        elif block.get("type") == "section":
             if "text" in block:
                 lines.append(block["text"]["text"])
             fields = [f["text"].replace("\n", ": ", 1) for f in block.get("fields", [])]
@@ -367,7 +372,10 @@ def play(demo: Demo) -> None:
     say("   Priya presses Resolve on the SSO card")
     demo.press("U0PRIYA", demo.ticket(2), ActionId.RESOLVE)
 
-    demo.step("9. A week later the closing job closes resolved tickets")
+    demo.step("9. Sam opens the supportbot App Home tab")
+    demo.timed_event(demo.slack.app_home_opened(user="U0SAM"))
+
+    demo.step("10. A week later the closing job closes resolved tickets")
     week_later = demo.runtime.desk.clock.now() + timedelta(days=7, minutes=5)
     with demo.runtime.session_factory.begin() as session:
         closed = close_expired(session, demo.runtime.desk, now=week_later)
