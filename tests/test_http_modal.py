@@ -250,6 +250,18 @@ def test_blank_description_is_refused(desk: DeskUnderTest) -> None:
     assert nothing_owed(desk)
 
 
+def test_overlong_product_is_refused_not_truncated(desk: DeskUnderTest) -> None:
+    """A product answer longer than the column is an inline error, not a database failure."""
+    view = open_modal(desk)
+    reply = desk.slack.submit_view(
+        user=REQUESTER, view=view, values=answers(issue_type="question", product="P" * 201)
+    )
+    body = reply.json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {"product"}
+    assert all_tickets(desk) == []
+
+
 def test_users_affected_must_be_a_positive_whole_number(desk: DeskUnderTest) -> None:
     """With the scale questions shown, "abc" or 0 users affected is refused."""
     view = modal_with_scale(desk)

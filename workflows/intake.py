@@ -33,6 +33,7 @@ from workflows.vocabulary import EventKind, IntakeSource, IssueType, Priority, T
 
 MAX_DESCRIPTION = 3000
 MAX_USERS_AFFECTED = 10_000_000
+MAX_PRODUCT = 200  # the size of tickets.product
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,8 @@ def check_intake(answers: IntakeAnswers) -> IntakeCheck:
         errors["description"] = "Describe the problem or question."
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = f"Keep the description under {MAX_DESCRIPTION} characters."
+    if len((answers.product or "").strip()) > MAX_PRODUCT:
+        errors["product"] = f"Keep the product name under {MAX_PRODUCT} characters."
     if needs_scale(answers.issue_type, answers.priority):
         if not answers.scale_shown:
             return IntakeCheck(errors=errors, needs_scale=True)
