@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,7 +103,8 @@ def ticket_action_from_block_action(
     in_view = container.get("type") == "view"
     raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     raw = raw.split(":", 1)[-1]
-    ticket_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0  # fits an INTEGER column
+    # Digits only, short enough for an INTEGER column ("²".isdigit() is True, so no isdigit).
+    ticket_id = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
     pressed_on = None
     if not ticket_id and channel and message.get("ts"):
         pressed_on = (channel, message["ts"])

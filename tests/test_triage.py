@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import parse_config
 from storage.db import SessionFactory, create_session_factory
@@ -29,6 +30,7 @@ from workflows.triage import (
     ActionResult,
     Refusal,
     TicketAction,
+    auto_assign,
     close_expired,
     perform,
     react,
@@ -682,6 +684,8 @@ def test_within_reopen_window_edges(session_factory: SessionFactory, desk: Desk)
     ticket_id, _ = resolved_ticket(session_factory, desk, when=minutes(20))
     ticket = load(session_factory, ticket_id)
     assert within_reopen_window(desk, ticket, minutes(20))
+    # A reply written before the resolve, delivered late, does not reopen it.
+    assert not within_reopen_window(desk, ticket, minutes(20) - timedelta(seconds=1))
     assert within_reopen_window(desk, ticket, minutes(20) + WINDOW - timedelta(microseconds=1))
     assert not within_reopen_window(desk, ticket, minutes(20) + WINDOW)
 
@@ -1062,3 +1066,56 @@ def test_follow_up_is_auto_assigned_within_the_closed_tickets_queue(
     follow = load(session_factory, result.ticket_id)
     assert follow.queue == "tier2"
     assert follow.assignee == AGENT2, "tier2's only agent gets tier2's follow-up"
+
+
+# --- late deliveries and automatic assignment (review findings) ----------------------------------
+
+
+def test_a_reply_written_before_the_resolve_does_not_reopen(
+    session_factory: SessionFactory, desk: Desk
+) -> None:
+    """Slack delivers a retried message event after the agent resolved: it was written before."""
+    ticket_id, ts = resolved_ticket(session_factory, desk, when=minutes(20))
+    reply(session_factory, desk, ts, minutes(19), text="thanks, works now")
+    assert load(session_factory, ticket_id).status == TicketStatus.RESOLVED
+    reply(session_factory, desk, ts, minutes(21), text="actually it broke again")
+    assert load(session_factory, ticket_id).status == TicketStatus.CLAIMED
+
+
+def test_a_reply_written_before_the_wait_does_not_end_it(
+    session_factory: SessionFactory, desk: Desk
+) -> None:
+    ticket_id, ts = claimed_ticket(session_factory, desk)
+    assert act(session_factory, desk, ActionKind.WAIT, ticket_id, AGENT1, minutes(10)).done
+    reply(session_factory, desk, ts, minutes(9), text="written before the question")
+    assert load(session_factory, ticket_id).status == TicketStatus.WAITING_ON_CUSTOMER
+    reply(session_factory, desk, ts, minutes(11), text="here you go")
+    assert load(session_factory, ticket_id).status == TicketStatus.CLAIMED
+
+
+def test_automatic_assignment_never_takes_a_claimed_ticket(
+    session_factory: SessionFactory, clock: ManualClock
+) -> None:
+    """A stale view of an unassigned ticket (a concurrent claim committed meanwhile) must not
+    let auto-assignment move it: the UPDATE itself requires no assignee."""
+    clock.set(T0)
+    config = parse_config(
+        {**TEST_CONFIG, "queues": [{"name": "general", "auto_assign": "round_robin"}]}
+    )
+    desk = Desk(config, clock)
+    ticket_id, _ = open_ticket(session_factory, desk, text="Question")
+    with session_factory.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.assignee == AGENT1  # round-robin at intake
+        # The database says someone claimed it (not the agent round-robin picks next); this
+        # session still sees it open and unassigned.
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id)
+            .values(assignee="U0CLAIMER", status="claimed")
+        )
+        set_committed_value(ticket, "assignee", None)
+        set_committed_value(ticket, "status", "open")
+        assert auto_assign(session, desk, ticket, at=minutes(1)) is None
+    after = load(session_factory, ticket_id)
+    assert (after.assignee, after.status) == ("U0CLAIMER", "claimed")

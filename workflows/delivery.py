@@ -287,7 +287,7 @@ class DeliveryHooks:
                 from workflows.desk import Desk
                 from workflows.rules import route_ticket
 
-                route_ticket(session, Desk(self.config, self.clock), ticket, at=now)
+                route_ticket(session, Desk(self.config, self.clock), ticket, at=ticket.created_at)
             return follow_up
         return None
 

@@ -131,7 +131,19 @@ def _apply(
         if assignee == "auto":
             if auto_assign(session, desk, ticket, at=at):
                 changes["assignee"] = ticket.assignee
-        elif assign_ticket(session, desk, ticket, assignee, at=at, by=None, via=Via.RULE) is None:
+        elif (
+            assign_ticket(
+                session,
+                desk,
+                ticket,
+                assignee,
+                at=at,
+                by=None,
+                via=Via.RULE,
+                only_if_unassigned=True,
+            )
+            is None
+        ):
             changes["assignee"] = assignee
     return changes
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Ticket, TicketNote
+from storage.models import Ticket, TicketEvent, TicketNote
 from storage.repositories import NoteRepository, TicketRepository
 from templates.notices import refusal_notice
 from workflows.agents import is_agent, pick_assignee
@@ -216,17 +216,20 @@ def assign_ticket(
     at: datetime,
     by: str | None,
     via: Via,
+    only_if_unassigned: bool = False,
 ) -> Refusal | None:
     """Give the ticket to `agent` (Reassign, a rule's `assign`, auto-assignment) and tell them in
-    the thread, which notifies them."""
+    the thread, which notifies them. Automatic assignment (`only_if_unassigned`) never takes a
+    ticket from someone who claimed it meanwhile."""
     previous = ticket.assignee
+    unassigned = Ticket.assignee.is_(None)
     changed = _transition(
         session,
         ticket,
         at=at,
         where=[
             Ticket.status.in_(ACTIVE_STATUSES),
-            or_(Ticket.assignee.is_(None), Ticket.assignee != agent),
+            unassigned if only_if_unassigned else or_(unassigned, Ticket.assignee != agent),
         ],
         assignee=agent,
         claimed_at=at,
@@ -255,7 +258,10 @@ def auto_assign(session: Session, desk: Desk, ticket: Ticket, *, at: datetime) -
     agent = pick_assignee(session, desk, ticket.queue, at=at)
     if agent is None:
         return None
-    if assign_ticket(session, desk, ticket, agent, at=at, by=None, via=Via.AUTO_ASSIGN) is None:
+    refusal = assign_ticket(
+        session, desk, ticket, agent, at=at, by=None, via=Via.AUTO_ASSIGN, only_if_unassigned=True
+    )
+    if refusal is None:
         return agent
     return None
 
@@ -364,7 +370,9 @@ def requester_replied(
 ) -> None:
     """The requester answered in the thread: a ticket waiting on them is back with its agent, a
     resolved one within the reopen window is open again."""
-    if ticket.status == TicketStatus.WAITING_ON_CUSTOMER:
+    # A reply written before the change but delivered after it (a Slack retry, a backlog)
+    # answers what came before: it neither reopens nor ends the wait.
+    if ticket.status == TicketStatus.WAITING_ON_CUSTOMER and at > _waiting_since(session, ticket):
         changed = _transition(
             session,
             ticket,
@@ -382,8 +390,19 @@ def requester_replied(
         reopen_ticket(session, desk, ticket, by=user, at=at, via=Via.REPLY)
 
 
+def _waiting_since(session: Session, ticket: Ticket) -> datetime:
+    since = session.scalar(
+        select(func.max(TicketEvent.at)).where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.kind == EventKind.WAITING_ON_CUSTOMER,
+        )
+    )
+    return since if since is not None else ticket.created_at
+
+
 def within_reopen_window(desk: Desk, ticket: Ticket, at: datetime) -> bool:
-    return ticket.resolved_at is not None and at < ticket.resolved_at + desk.config.reopen_window
+    resolved = ticket.resolved_at
+    return resolved is not None and resolved <= at < resolved + desk.config.reopen_window
 
 
 def close_expired(session: Session, desk: Desk, *, now: datetime) -> list[int]:
