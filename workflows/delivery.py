@@ -166,6 +166,24 @@ def post_direct(
     )
 
 
+def tell_privately(
+    session: Session,
+    *,
+    user: str,
+    message: dict[str, Any],
+    now: datetime,
+    channel: str | None,
+    thread_ts: str | None = None,
+) -> OutboxMessage:
+    """Answer one person privately: ephemeral where they acted, or a DM when they acted where
+    nothing can be posted (App Home)."""
+    if channel:
+        return post_ephemeral(
+            session, channel=channel, user=user, message=message, thread_ts=thread_ts, now=now
+        )
+    return post_direct(session, user=user, message=message, now=now)
+
+
 def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
     """Keys starting with `_` are the desk's bookkeeping, never sent to Slack."""
     return {key: value for key, value in payload.items() if not key.startswith("_")}

@@ -27,7 +27,7 @@ from storage.models import Ticket, TicketTag
 from storage.repositories import TicketRepository
 from templates.edit_modal import MAX_PRODUCT, EditForm, edit_refusal
 from workflows.agents import is_agent
-from workflows.delivery import post_direct, post_ephemeral, refresh_card
+from workflows.delivery import refresh_card, tell_privately
 from workflows.desk import Desk
 from workflows.intake import MAX_USERS_AFFECTED
 from workflows.rules import MAX_TAGS, normalize_tag, route_ticket
@@ -498,15 +498,11 @@ def _replace_tags(ticket: Ticket, tags: tuple[str, ...]) -> None:
 
 
 def _tell(session: Session, desk: Desk, request: ModalRequest, message: dict[str, Any]) -> None:
-    now = desk.clock.now()
-    if request.reply_channel:
-        post_ephemeral(
-            session,
-            channel=request.reply_channel,
-            user=request.user,
-            message=message,
-            thread_ts=request.reply_thread_ts,
-            now=now,
-        )
-    else:
-        post_direct(session, user=request.user, message=message, now=now)
+    tell_privately(
+        session,
+        user=request.user,
+        message=message,
+        now=desk.clock.now(),
+        channel=request.reply_channel,
+        thread_ts=request.reply_thread_ts,
+    )

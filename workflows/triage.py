@@ -22,11 +22,10 @@ from storage.repositories import NoteRepository, TicketRepository
 from templates.notices import refusal_notice
 from workflows.agents import is_agent, pick_assignee
 from workflows.delivery import (
-    post_direct,
-    post_ephemeral,
     post_thread_notice,
     publish_home,
     refresh_card,
+    tell_privately,
 )
 from workflows.desk import Desk
 from workflows.vocabulary import ACTIVE_STATUSES, EventKind, TicketStatus, Via
@@ -506,15 +505,11 @@ def _tell_actor(
         target=action.target,
         max_note=MAX_NOTE,
     )
-    now = desk.clock.now()
-    if action.reply_channel:
-        post_ephemeral(
-            session,
-            channel=action.reply_channel,
-            user=action.actor,
-            message=message,
-            thread_ts=action.reply_thread_ts,
-            now=now,
-        )
-    else:
-        post_direct(session, user=action.actor, message=message, now=now)
+    tell_privately(
+        session,
+        user=action.actor,
+        message=message,
+        now=desk.clock.now(),
+        channel=action.reply_channel,
+        thread_ts=action.reply_thread_ts,
+    )
