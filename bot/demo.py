@@ -112,6 +112,19 @@ class Demo:
             assert ticket is not None
             return ticket
 
+    def react(self, user: str, reaction: str, *, channel: str, ts: str, author: str) -> None:
+        """Someone adds an emoji to a message, as Slack reports it."""
+        self.timed_event(
+            self.slack.reaction_event(
+                user=user,
+                reaction=reaction,
+                channel=channel,
+                ts=ts,
+                item_user=author,
+                event_ts=self.standin.next_ts(),
+            )
+        )
+
     def press(self, user: str, ticket: Ticket, action_id: str) -> None:
         """Press a button on the ticket's card, as Slack would send it."""
         card = next(
@@ -251,16 +264,7 @@ def play(demo: Demo) -> None:
         "“Globex can't sign in with SSO since this morning”"
     )
     say("   Dave (sales) reacts :ticket:")
-    demo.timed_event(
-        demo.slack.reaction_event(
-            user="U0DAVE",
-            reaction="ticket",
-            channel="C0SALES",
-            ts=sso_ts,
-            item_user="U0BOB",
-            event_ts=demo.standin.next_ts(),
-        )
-    )
+    demo.react("U0DAVE", "ticket", channel="C0SALES", ts=sso_ts, author="U0BOB")
 
     demo.step("4. /support opens the intake form, which grows for a serious technical issue")
     say("   Carol (billing) types: /support Invoices page shows an error for everyone")
@@ -313,16 +317,7 @@ def play(demo: Demo) -> None:
 
     demo.step("6. Agents claim: Sam with the :eyes: emoji, Priya with the card's Claim button")
     say("   Sam (support agent) reacts :eyes: on Alice's question")
-    demo.timed_event(
-        demo.slack.reaction_event(
-            user="U0SAM",
-            reaction="eyes",
-            channel="C0HELP",
-            ts=refund_ts,
-            item_user="U0ALICE",
-            event_ts=demo.standin.next_ts(),
-        )
-    )
+    demo.react("U0SAM", "eyes", channel="C0HELP", ts=refund_ts, author="U0ALICE")
     sso = demo.ticket(2)
     say("   Bob (customer success) presses Claim on the SSO card")
     demo.press("U0BOB", sso, ActionId.CLAIM)
@@ -351,16 +346,7 @@ def play(demo: Demo) -> None:
     demo.deliver()
 
     demo.step("8. Sam resolves with :white_check_mark:; Alice's reply reopens it")
-    demo.timed_event(
-        demo.slack.reaction_event(
-            user="U0SAM",
-            reaction="white_check_mark",
-            channel="C0HELP",
-            ts=refund_ts,
-            item_user="U0ALICE",
-            event_ts=demo.standin.next_ts(),
-        )
-    )
+    demo.react("U0SAM", "white_check_mark", channel="C0HELP", ts=refund_ts, author="U0ALICE")
     demo.person_posts(
         "U0ALICE", "C0HELP", "The refund still shows as pending, though.", thread_ts=refund_ts
     )

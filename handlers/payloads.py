@@ -92,7 +92,7 @@ def action_time(body: dict[str, Any]) -> datetime:
 
 def ticket_action_from_block_action(
     body: dict[str, Any], kind: ActionKind, *, home_team: str | None
-) -> tuple[TicketAction | None, tuple[str, str] | None]:
+) -> tuple[TicketAction, tuple[str, str] | None]:
     """A card or App Home button press as a TicketAction. When the button carries no ticket id
     (the Reassign picker), the pressed message `(channel, ts)` is returned to look it up."""
     action = (body.get("actions") or [{}])[0]

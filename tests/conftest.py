@@ -9,7 +9,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,12 +144,13 @@ def serve(runtime: Runtime) -> tuple[Any, str]:
     return server, f"http://127.0.0.1:{server.effective_port}"
 
 
-@pytest.fixture
-def desk(
-    engine: Engine, standin: SlackStandin, clock: ManualClock, desk_config: DeskConfig
+@contextlib.contextmanager
+def running_desk(
+    engine: Engine, standin: SlackStandin, clock: ManualClock, config: DeskConfig
 ) -> Iterator[DeskUnderTest]:
+    """The real app with `config`, served over HTTP against the stand-in, until the block ends."""
     runtime = build_runtime(
-        config=desk_config,
+        config=config,
         database_url=str(engine.url),
         api_url=standin.url,
         bot_token="xoxb-standin",
@@ -159,9 +160,43 @@ def desk(
     )
     server, base = serve(runtime)
     driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET)
-    yield DeskUnderTest(runtime, standin, driver, clock)
-    server.close()
-    runtime.dispatcher.stop()
+    try:
+        yield DeskUnderTest(runtime, standin, driver, clock)
+    finally:
+        server.close()
+        runtime.dispatcher.stop()
+
+
+@pytest.fixture
+def desk(
+    engine: Engine, standin: SlackStandin, clock: ManualClock, desk_config: DeskConfig
+) -> Iterator[DeskUnderTest]:
+    with running_desk(engine, standin, clock, desk_config) as running:
+        yield running
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run each call on its own thread, all released at the same moment; their results."""
+    barrier = threading.Barrier(len(calls), timeout=30)
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except BaseException as exc:  # re-raised on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a call never finished"
+    if errors:
+        raise errors[0]
+    return results
 
 
 def unique_ts() -> str:

@@ -3,8 +3,6 @@ least loaded)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +13,7 @@ from bot.config import parse_config
 from storage.db import SessionFactory, create_session_factory
 from storage.models import AgentStatus, QueueRotation, Ticket
 from storage.repositories import AgentRepository, TicketRepository
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, run_together
 from workflows.agents import (
     all_agents,
     is_agent,
@@ -83,30 +81,6 @@ def give(sf: SessionFactory, assignee: str, status: str, *, queue: str = "genera
             updated_at=T0,
         )
         assert TicketRepository(session).add(ticket) is not None
-
-
-def run_together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run each call on its own thread, all released at the same moment; their results."""
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:  # re-raised on the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a call never finished"
-    if errors:
-        raise errors[0]
-    return results
 
 
 # --- who is an agent ---------------------------------------------------------------------------

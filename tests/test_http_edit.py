@@ -12,13 +12,12 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.config import parse_config
-from bot.runtime import build_runtime
-from bot.slack_driver import Reply, SlackDriver, select_value, text_value
+from bot.slack_driver import Reply, select_value, text_value
 from bot.standin import SlackStandin
 from storage.models import Ticket, TicketEvent, TicketNote, TicketTag
 from storage.repositories import NoteRepository, OutboxRepository, TicketRepository
 from templates.ids import ActionId, BlockId
-from tests.conftest import SIGNING_SECRET, TEST_CONFIG, DeskUnderTest, serve
+from tests.conftest import TEST_CONFIG, DeskUnderTest, running_desk
 from tests.test_http_intake import open_ticket_from_message
 from workflows.clock import ManualClock
 
@@ -441,21 +440,8 @@ def rules_desk(
             ],
         }
     )
-    runtime = build_runtime(
-        config=config,
-        database_url=str(engine.url),
-        api_url=standin.url,
-        bot_token="xoxb-standin",
-        signing_secret=SIGNING_SECRET,
-        clock=clock,
-        engine=engine,
-    )
-    server, base = serve(runtime)
-    yield DeskUnderTest(
-        runtime, standin, SlackDriver(f"{base}/slack/events", SIGNING_SECRET), clock
-    )
-    server.close()
-    runtime.dispatcher.stop()
+    with running_desk(engine, standin, clock, config) as running:
+        yield running
 
 
 def test_a_rule_from_the_config_fires_on_edit(rules_desk: DeskUnderTest) -> None:

@@ -12,12 +12,10 @@ from typing import Any
 import pytest
 
 from bot.config import parse_config
-from bot.runtime import build_runtime
-from bot.slack_driver import SlackDriver
 from storage.models import Ticket
 from storage.repositories import TicketRepository
 from templates.ids import ActionId
-from tests.conftest import SIGNING_SECRET, TEST_CONFIG, DeskUnderTest, serve
+from tests.conftest import TEST_CONFIG, DeskUnderTest, running_desk
 from tests.test_http_intake import (
     REQUESTER,
     all_tickets,
@@ -436,21 +434,8 @@ def test_after_the_window_the_ticket_closes_and_a_reply_is_a_new_ticket(
 @pytest.fixture
 def group_desk(engine: Any, standin: Any, clock: Any) -> Any:
     config = parse_config({**TEST_CONFIG, "agent_usergroup": "S0AGENTS"})
-    runtime = build_runtime(
-        config=config,
-        database_url=str(engine.url),
-        api_url=standin.url,
-        bot_token="xoxb-standin",
-        signing_secret=SIGNING_SECRET,
-        clock=clock,
-        engine=engine,
-    )
-    server, base = serve(runtime)
-    yield DeskUnderTest(
-        runtime, standin, SlackDriver(f"{base}/slack/events", SIGNING_SECRET), clock
-    )
-    server.close()
-    runtime.dispatcher.stop()
+    with running_desk(engine, standin, clock, config) as running:
+        yield running
 
 
 def test_usergroup_members_are_agents_after_slack_says_it_changed(group_desk: Any) -> None:

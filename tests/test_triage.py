@@ -5,8 +5,6 @@ closing job, follow-up tickets, first responses, and two agents claiming the sam
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +17,7 @@ from bot.config import parse_config
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import TicketRepository
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, run_together
 from workflows.agents import is_agent, refresh_usergroup
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import DeliveryHooks, Purpose
@@ -209,30 +207,6 @@ def resolved_ticket(
     assert act(sf, desk, ActionKind.RESOLVE, ticket_id, AGENT1, when).done
     deliver(sf)
     return ticket_id, ts
-
-
-def run_together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run each call on its own thread, all released at the same moment; their results."""
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:  # re-raised on the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a call never finished"
-    if errors:
-        raise errors[0]
-    return results
 
 
 # --- claim -------------------------------------------------------------------------------------

@@ -200,10 +200,9 @@ def _reassign(session: Session, desk: Desk, ticket: Ticket, action: TicketAction
     target = action.target
     if not target or not is_agent(session, desk, target):
         return Refusal.TARGET_NOT_AGENT
-    refusal = assign_ticket(
+    return assign_ticket(
         session, desk, ticket, target, at=action.at, by=action.actor, via=action.via
     )
-    return refusal
 
 
 def assign_ticket(
