@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import string
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from workflows.pleasantries import DEFAULT_PLEASANTRIES
 from workflows.vocabulary import Priority, normalize_tag
 
 __all__ = [
@@ -367,6 +369,45 @@ class IntakeChannel(_Section):
     queue: Name = "general"
 
 
+DEFAULT_ACKNOWLEDGEMENT = (
+    "Thanks for reaching out! We've logged your question as {ref} and someone from our team "
+    "will reply in this thread."
+)
+ACKNOWLEDGEMENT_FIELDS = ("ref", "customer")
+MAX_ACKNOWLEDGEMENT = 1000
+
+
+def _acknowledgement(value: object) -> str:
+    """The customer-facing acknowledgement: text with only {ref} and {customer} to fill in."""
+    text = _text(value, "the acknowledgement text")
+    if not text:
+        raise _problem("must not be empty (use acknowledge: false to send none)")
+    if len(text) > MAX_ACKNOWLEDGEMENT:
+        raise _problem(f"keep it under {MAX_ACKNOWLEDGEMENT} characters")
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise _problem(f"{exc} (write {{{{ and }}}} for literal braces)") from None
+    unknown = [name for name in fields if name not in ACKNOWLEDGEMENT_FIELDS]
+    if unknown:
+        allowed = ", ".join(f"{{{name}}}" for name in ACKNOWLEDGEMENT_FIELDS)
+        raise _problem(f"unknown placeholder {{{unknown[0]}}} (use {allowed})")
+    return text
+
+
+def _phrase(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    text = _text(value, "a phrase")
+    if not text:
+        raise _problem("must not be empty")
+    return text.lower()
+
+
+Acknowledgement = Annotated[str, BeforeValidator(_acknowledgement)]
+Phrase = Annotated[str, BeforeValidator(_phrase)]
+
+
 class CustomerChannel(_Section):
     """A Slack Connect channel shared with one customer; its tickets are mirrored to triage."""
 
@@ -375,6 +416,9 @@ class CustomerChannel(_Section):
     channel: ChannelId
     customer: Name
     tier: Name = "standard"
+    # The short customer-safe reply a new ticket gets in the customer's thread.
+    acknowledge: bool = True
+    acknowledgement: Acknowledgement | None = None
 
 
 class EngineeringTarget(_Section):
@@ -756,6 +800,42 @@ class DeskConfig(_Section):
     taxonomy: Taxonomy = Field(default_factory=Taxonomy)
     rules: Annotated[tuple[Rule, ...], AsList] = ()
     reopen_window: Duration = timedelta(days=7)
+    customer_acknowledgement: Acknowledgement = DEFAULT_ACKNOWLEDGEMENT
+    grouping_window: Duration = timedelta(minutes=2)
+    pleasantries: Annotated[tuple[Phrase, ...], AsList] = DEFAULT_PLEASANTRIES
+
+    @model_validator(mode="after")
+    def _triage_is_internal(self) -> DeskConfig:
+        """Customer tickets need an internal room, and that room must not be shared."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        customer = {c.channel for c in self.customer_channels}
+        if self.customer_channels and self.triage_channel is None:
+            found.append(
+                (
+                    ("triage_channel",),
+                    "required when customer_channels are listed: customer "
+                    "tickets are mirrored there for agents",
+                )
+            )
+        if self.triage_channel in customer:
+            found.append(
+                (
+                    ("triage_channel",),
+                    f"{self.triage_channel} is a customer channel; the triage "
+                    "channel must be internal",
+                )
+            )
+        for index, entry in enumerate(self.intake):
+            if entry.channel in customer:
+                found.append(
+                    (
+                        ("intake", index, "channel"),
+                        f"{entry.channel} is also a customer channel; list it in one place",
+                    )
+                )
+        if found:
+            raise _problems(found)
+        return self
 
     @field_validator("queues")
     @classmethod
@@ -847,6 +927,13 @@ class DeskConfig(_Section):
     def intake_for(self, channel_id: str) -> IntakeChannel | None:
         """The intake entry for a channel, or None if its messages don't open tickets."""
         return next((i for i in self.intake if i.channel == channel_id), None)
+
+    def acknowledgement_for(self, channel_id: str) -> str | None:
+        """The text a new customer ticket is acknowledged with, or None when switched off."""
+        entry = self.customer_channel(channel_id)
+        if entry is None or not entry.acknowledge:
+            return None
+        return entry.acknowledgement or self.customer_acknowledgement
 
     def customer_channel(self, channel_id: str) -> CustomerChannel | None:
         """The customer a Slack Connect channel belongs to, or None."""

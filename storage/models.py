@@ -75,6 +75,7 @@ class Ticket(Base):
         Index("ix_tickets_thread", "source_channel", "source_thread_ts"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
+        Index("ix_tickets_grouping", "source_channel", "requester", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -104,6 +105,11 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     assignee: Mapped[str | None] = mapped_column(String(32))
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Asked in a channel shared with a customer (Slack Connect): the card and the agents' room
+    # are in the triage channel, and only customer-safe messages go to the source thread.
+    bridged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A ticket merged into another: its thread's replies belong to that one.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     csat: Mapped[str | None] = mapped_column(String(32))
     # Where the bot's card for this ticket lives, once delivered; updates go there.
     card_channel: Mapped[str | None] = mapped_column(String(32))
@@ -168,7 +174,7 @@ class TicketMessage(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
-    author: Mapped[str | None] = mapped_column(String(32))
+    author: Mapped[str | None] = mapped_column(String(32), index=True)
     author_is_external: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text, default="")
     posted_at: Mapped[datetime]
@@ -177,15 +183,20 @@ class TicketMessage(Base):
 
 
 class TicketNote(Base):
-    """An internal note: for agents only, never posted where a requester can read it."""
+    """An internal note: for agents only, never posted where a requester can read it. Notes said
+    in a customer ticket's triage thread keep their message `(channel, ts)`, so a retried or
+    doubled delivery is one note."""
 
     __tablename__ = "ticket_notes"
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class AgentStatus(Base):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -41,26 +41,87 @@ class TicketRepository:
         ).first()
 
     def get_by_thread(self, channel: str, thread_ts: str) -> Ticket | None:
-        """The ticket a thread belongs to. Tickets still being worked come first (a closed
-        ticket's thread may hold its follow-up); then the one opened by the thread's root, then
-        the first opened from a reply in it or whose card is the root."""
+        """The ticket a thread belongs to, following merges to the ticket that lives on.
+
+        Tickets still being worked come first (a closed ticket's thread may hold its follow-up);
+        then the one opened by the thread's root, then the first opened from a reply in it or
+        whose card is the root. A customer ticket's triage card thread is its too, and so is the
+        thread of a message grouped into a ticket."""
         candidates = self.session.scalars(
             select(Ticket)
             .where(
-                Ticket.source_channel == channel,
                 or_(
-                    Ticket.source_ts == thread_ts,
-                    Ticket.source_thread_ts == thread_ts,
-                    Ticket.card_ts == thread_ts,
-                ),
+                    and_(
+                        Ticket.source_channel == channel,
+                        or_(
+                            Ticket.source_ts == thread_ts,
+                            Ticket.source_thread_ts == thread_ts,
+                            Ticket.card_ts == thread_ts,
+                        ),
+                    ),
+                    and_(Ticket.card_channel == channel, Ticket.card_ts == thread_ts),
+                )
             )
             .order_by(Ticket.id)
         ).all()
-        if not candidates:
-            return None
-        return min(
-            candidates,
-            key=lambda t: (t.status == "closed", t.source_ts != thread_ts, t.id),
+        if candidates:
+            found = min(
+                candidates,
+                key=lambda t: (
+                    t.status == "closed" and t.merged_into_id is None,
+                    t.source_ts != thread_ts,
+                    t.id,
+                ),
+            )
+        else:
+            kept = self.get_message(channel, thread_ts)
+            found = self.get(kept.ticket_id) if kept is not None else None
+        return self.surviving(found) if found is not None else None
+
+    def surviving(self, ticket: Ticket) -> Ticket:
+        """The ticket a merged ticket now lives on as (itself when not merged)."""
+        seen = {ticket.id}
+        while ticket.merged_into_id is not None:
+            target = self.get(ticket.merged_into_id)
+            if target is None or target.id in seen:
+                break
+            seen.add(target.id)
+            ticket = target
+        return ticket
+
+    def latest_from(
+        self, channel: str, requester: str, *, since: datetime, until: datetime
+    ) -> Ticket | None:
+        """The newest ticket `requester` opened with a top-level message in `channel` in
+        `[since, until]`: where a burst of messages is grouped."""
+        return self.session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.source_channel == channel,
+                Ticket.requester == requester,
+                Ticket.created_at >= since,
+                Ticket.created_at <= until,
+                Ticket.source_thread_ts.is_(None),
+            )
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(1)
+        ).first()
+
+    def is_bridged_channel(self, channel: str) -> bool:
+        """True when customer tickets were opened in `channel` (it is shared with a customer)."""
+        query = select(Ticket.id).where(Ticket.source_channel == channel, Ticket.bridged).limit(1)
+        return self.session.scalars(query).first() is not None
+
+    def is_known_external(self, user: str) -> bool:
+        """True when `user` has written to the desk from another workspace. Reaction events
+        don't say which team the reactor is from; what they said before does."""
+        asked = select(Ticket.id).where(Ticket.requester == user, Ticket.requester_is_external)
+        said = select(TicketMessage.id).where(
+            TicketMessage.author == user, TicketMessage.author_is_external
+        )
+        return (
+            self.session.scalars(asked.limit(1)).first() is not None
+            or self.session.scalars(said.limit(1)).first() is not None
         )
 
     def add(self, ticket: Ticket) -> Ticket | None:
@@ -330,9 +391,14 @@ class NoteRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, note: TicketNote) -> TicketNote:
-        self.session.add(note)
-        self.session.flush()
+    def add(self, note: TicketNote) -> TicketNote | None:
+        """Insert; None when the note's message `(channel, ts)` is already a note."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(note)
+                self.session.flush()
+        except IntegrityError:
+            return None
         return note
 
     def for_ticket(self, ticket_id: int) -> Sequence[TicketNote]:

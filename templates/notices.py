@@ -26,12 +26,21 @@ def support_help(command: str, *, reaction: str) -> dict[str, Any]:
 
 
 def ticket_notice(
-    notice: str, *, ticket: Ticket, config: DeskConfig, **data: Any
+    notice: str,
+    *,
+    ticket: Ticket,
+    config: DeskConfig,
+    customer_facing: bool = False,
+    **data: Any,
 ) -> dict[str, Any]:
-    """A message about `ticket` (kinds in ticket_notice.json.j2), from its state when sent."""
+    """A message about `ticket` (kinds in ticket_notice.json.j2), from its state when sent.
+    `customer_facing` ones are read by a customer: no queue names, nobody's internal doings."""
     return render_message(
         "ticket_notice.json.j2",
         notice=notice,
+        customer_facing=customer_facing,
+        acknowledgement=_acknowledgement(ticket, config) if notice == "acknowledged" else None,
+        into=data.get("into"),
         ref=ticket.ref,
         actor=data.get("actor"),
         assignee=data.get("assignee", ticket.assignee),
@@ -49,3 +58,12 @@ def ticket_notice(
 def refusal_notice(notice: str, **context: Any) -> dict[str, Any]:
     """What an actor is told privately about their action (kinds in refusal_notice.json.j2)."""
     return render_message("refusal_notice.json.j2", notice=notice, **context)
+
+
+def _acknowledgement(ticket: Ticket, config: DeskConfig) -> str:
+    """The operator's acknowledgement text with the ref and customer filled in (escaped, with the
+    rest, by the template: it is read in a customer channel)."""
+    text = config.acknowledgement_for(ticket.source_channel or "")
+    return (text or config.customer_acknowledgement).format(
+        ref=ticket.ref, customer=ticket.customer or ""
+    )

@@ -164,6 +164,7 @@ def test_lenient_spellings() -> None:
             "holidays": [date(2026, 1, 1), "2026-12-25"],
             "sla": {"URGENT": {"first_response": "10m"}},
             "reactions": {"ticket": ":ticket:", "claim": ":raising_hand:"},
+            "triage_channel": "C0TRIAGE",
             "customer_channels": [{"channel": "C0ACME", "customer": 3, "tier": "gold"}],
         }
     )

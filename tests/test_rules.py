@@ -226,7 +226,7 @@ def test_tier_comes_from_the_customer_channel(
     session_factory: SessionFactory, clock: ManualClock
 ) -> None:
     desk = make_desk(clock)
-    acme = open_ticket(session_factory, desk, "Help", channel="C0ACME")
+    acme = open_ticket(session_factory, desk, "Help", channel="C0ACME", is_external=True)
     with ticket_in(session_factory, acme) as (_, ticket):
         assert (ticket.customer, ticket.customer_tier) == ("Acme Corp", "enterprise")
     assert matches(session_factory, desk, acme, {"tier": "Enterprise"})
@@ -593,9 +593,16 @@ def test_the_example_files_enterprise_outage_rule(
             }
         ],
     )
-    acme = open_ticket(session_factory, desk, "We CAN'T LOG IN at all", channel="C0ACME")
+    acme = open_ticket(
+        session_factory, desk, "We CAN'T LOG IN at all", channel="C0ACME", is_external=True
+    )
     calm = open_ticket(
-        session_factory, desk, "Question about SSO", channel="C0ACME", when=T0 + timedelta(1)
+        session_factory,
+        desk,
+        "Question about SSO",
+        channel="C0ACME",
+        is_external=True,
+        when=T0 + timedelta(1),
     )
     help_ = open_ticket(session_factory, desk, "Site is down", when=T0 + timedelta(2))
     with ticket_in(session_factory, acme) as (_, ticket):

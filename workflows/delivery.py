@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxMessage, Ticket
+from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import OutboxRepository, TicketRepository
 from templates.cards import build_ticket_card
+from templates.customers import customer_reply, mirror_message
 from templates.notices import ticket_notice
-from workflows.clock import Clock, SystemClock
+from workflows.clock import Clock, SystemClock, slack_ts_to_datetime
 from workflows.vocabulary import EventKind
 
 if TYPE_CHECKING:
@@ -44,6 +45,38 @@ class Purpose(StrEnum):
     THREAD_NOTICE = "thread_notice"
     CHANNEL_NOTICE = "channel_notice"
     HOME = "home"
+    # Customer channels (Slack Connect): what an agent sends the customer, and the copy of the
+    # customer thread kept in the ticket's triage thread (the agents' room).
+    CUSTOMER_REPLY = "customer_reply"
+    MIRROR = "mirror"
+    ROOM_NOTICE = "room_notice"
+
+
+# The only notices a customer may read in their own thread; anything else about a bridged ticket
+# is said in its triage thread instead.
+CUSTOMER_NOTICES = frozenset(
+    {"acknowledged", "claimed", "assigned", "resolved", "reopened", "merged"}
+)
+# What may be sent into a customer channel at all: reads, private (ephemeral) answers to one
+# person, customer-safe notices and the replies agents chose to send. Checked at send time.
+CUSTOMER_SAFE_PURPOSES = frozenset(
+    {
+        Purpose.THREAD_NOTICE,
+        Purpose.CUSTOMER_REPLY,
+        Purpose.FETCH_SOURCE,
+        Purpose.PERMALINK,
+        Purpose.NOTICE,
+    }
+)
+
+
+class Mirror(StrEnum):
+    """What a copy in the triage thread is: who said it, where."""
+
+    CUSTOMER = "customer"  # a customer wrote in their thread
+    AGENT = "agent"  # one of ours wrote in the customer thread
+    SENT = "sent"  # the bot sent an agent's Reply to customer
+    SEND_FAILED = "send_failed"
 
 
 @dataclass(frozen=True)
@@ -99,6 +132,45 @@ def post_thread_notice(
     payload = {"_notice": notice, "_data": data}
     return OutboxRepository(session).enqueue(
         "chat.postMessage", payload, now=now, purpose=Purpose.THREAD_NOTICE, ticket_id=ticket.id
+    )
+
+
+def mirror_to_room(
+    session: Session,
+    ticket: Ticket,
+    kind: Mirror,
+    *,
+    author: str,
+    text: str,
+    now: datetime,
+    **data: Any,
+) -> OutboxMessage:
+    """Copy what was said in the customer thread into the ticket's triage thread, so the agents'
+    room has the whole story. Rendered (and escaped) when sent, once the card is there."""
+    payload = {"_mirror": kind.value, "_author": author, "_text": text, "_data": data}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", payload, now=now, purpose=Purpose.MIRROR, ticket_id=ticket.id
+    )
+
+
+def post_room_notice(
+    session: Session, ticket: Ticket, notice: str, *, now: datetime, **data: Any
+) -> OutboxMessage:
+    """Say something to the agents working a ticket: in its triage thread for a customer
+    ticket, else in its thread (internal tickets have no other room)."""
+    payload = {"_notice": notice, "_data": data}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", payload, now=now, purpose=Purpose.ROOM_NOTICE, ticket_id=ticket.id
+    )
+
+
+def send_to_customer(
+    session: Session, ticket: Ticket, *, agent: str, text: str, now: datetime
+) -> OutboxMessage:
+    """An agent's answer, posted by the bot in the customer's thread (escaped when rendered)."""
+    payload = {"_agent": agent, "_text": text}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", payload, now=now, purpose=Purpose.CUSTOMER_REPLY, ticket_id=ticket.id
     )
 
 
@@ -184,6 +256,19 @@ def tell_privately(
     return post_direct(session, user=user, message=message, now=now)
 
 
+_RENDERED = frozenset(
+    {
+        Purpose.TICKET_CARD,
+        Purpose.CARD_UPDATE,
+        Purpose.THREAD_NOTICE,
+        Purpose.CHANNEL_NOTICE,
+        Purpose.ROOM_NOTICE,
+        Purpose.MIRROR,
+        Purpose.CUSTOMER_REPLY,
+    }
+)
+
+
 def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
     """Keys starting with `_` are the desk's bookkeeping, never sent to Slack."""
     return {key: value for key, value in payload.items() if not key.startswith("_")}
@@ -197,7 +282,30 @@ class DeliveryHooks:
         self.clock = clock or SystemClock()
 
     def prepare(self, session: Session, row: OutboxMessage) -> SlackCall | None:
-        """The call to make for a row, or None to drop it (its ticket is gone)."""
+        """The call to make for a row, or None to drop it (its ticket is gone, or it would say
+        something internal in a customer channel)."""
+        call = self._prepare(session, row)
+        if isinstance(call, SlackCall) and not self._may_send(session, row, call):
+            logger.error(
+                "outbox: refused to send %s (%s) into customer channel %s",
+                call.method,
+                row.purpose,
+                call.payload.get("channel"),
+            )
+            return None
+        return call
+
+    def _may_send(self, session: Session, row: OutboxMessage, call: SlackCall) -> bool:
+        """The last line of defence: nothing but customer-safe purposes reaches a channel shared
+        with a customer, whatever a workflow asked for."""
+        channel = call.payload.get("channel")
+        if not channel or row.purpose in CUSTOMER_SAFE_PURPOSES:
+            return True
+        if self.config.customer_channel(channel) is not None:
+            return False
+        return not TicketRepository(session).is_bridged_channel(channel)
+
+    def _prepare(self, session: Session, row: OutboxMessage) -> SlackCall | None:
         if row.purpose == Purpose.HOME:
             from workflows.home import build_home
 
@@ -209,13 +317,7 @@ class DeliveryHooks:
                     "view": build_home(session, self.config, user, now=self.clock.now()),
                 },
             )
-        rendered = row.purpose in (
-            Purpose.TICKET_CARD,
-            Purpose.CARD_UPDATE,
-            Purpose.THREAD_NOTICE,
-            Purpose.CHANNEL_NOTICE,
-        )
-        if not rendered:
+        if row.purpose not in _RENDERED:
             return SlackCall(row.method, _sendable(row.payload))
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
         if ticket is None:
@@ -224,6 +326,10 @@ class DeliveryHooks:
             return self._card_update(ticket)
         if row.purpose == Purpose.THREAD_NOTICE:
             return self._thread_notice(ticket, row)
+        if row.purpose in (Purpose.ROOM_NOTICE, Purpose.MIRROR):
+            return self._in_room(ticket, row)
+        if row.purpose == Purpose.CUSTOMER_REPLY:
+            return self._customer_reply(ticket, row)
         if row.purpose == Purpose.CHANNEL_NOTICE:
             message = ticket_notice(
                 row.payload["_notice"], ticket=ticket, config=self.config, **row.payload["_data"]
@@ -245,10 +351,56 @@ class DeliveryHooks:
         payload["unfurl_media"] = False
         return SlackCall(row.method, payload)
 
+    def _in_room(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
+        """A message for the agents: under the triage card of a customer ticket (waiting for it
+        to land), or in an internal ticket's own thread."""
+        # A ticket's rows go out in order, so its card is there by now, unless it failed for good.
+        if ticket.bridged:
+            channel, thread_ts = ticket.card_channel, ticket.card_ts
+        else:
+            channel = ticket.source_channel or ticket.card_channel
+            thread_ts = ticket.thread_ts or ticket.card_ts
+        if not channel or not thread_ts:
+            return None
+        if row.purpose == Purpose.MIRROR:
+            message = mirror_message(
+                Mirror(row.payload["_mirror"]),
+                ticket=ticket,
+                author=row.payload["_author"],
+                text=row.payload["_text"],
+                **row.payload.get("_data", {}),
+            )
+        else:
+            message = ticket_notice(
+                row.payload["_notice"], ticket=ticket, config=self.config, **row.payload["_data"]
+            )
+        return SlackCall(
+            "chat.postMessage",
+            {"channel": channel, "thread_ts": thread_ts, **message, "unfurl_links": False},
+        )
+
+    def _customer_reply(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
+        if not ticket.bridged:
+            return None
+        if not ticket.source_channel or not ticket.thread_ts:
+            return None
+        message = customer_reply(row.payload["_text"], agent=row.payload["_agent"])
+        return SlackCall(
+            "chat.postMessage",
+            {
+                "channel": ticket.source_channel,
+                "thread_ts": ticket.thread_ts,
+                **message,
+                "unfurl_links": False,
+                "unfurl_media": False,
+            },
+        )
+
     def _card_update(self, ticket: Ticket) -> SlackCall | None:
         if not ticket.card_channel or not ticket.card_ts:
             return None  # the card never landed; nothing to update
-        is_root_card = ticket.card_ts == ticket.source_ts
+        # A card that is its thread's first message quotes the question; one under it doesn't.
+        is_root_card = ticket.bridged or ticket.card_ts == ticket.source_ts
         card = build_ticket_card(ticket, self.config, show_description=is_root_card)
         return SlackCall(
             "chat.update", {"channel": ticket.card_channel, "ts": ticket.card_ts, **card}
@@ -259,8 +411,16 @@ class DeliveryHooks:
         thread_ts = ticket.thread_ts or ticket.card_ts
         if not channel or not thread_ts:
             return None
+        notice = row.payload["_notice"]
+        if ticket.bridged and notice not in CUSTOMER_NOTICES:
+            logger.error("ticket %s: notice %r is not for a customer's eyes", ticket.ref, notice)
+            return None
         message = ticket_notice(
-            row.payload["_notice"], ticket=ticket, config=self.config, **row.payload["_data"]
+            notice,
+            ticket=ticket,
+            config=self.config,
+            customer_facing=ticket.bridged,
+            **row.payload["_data"],
         )
         return SlackCall(
             "chat.postMessage",
@@ -298,6 +458,8 @@ class DeliveryHooks:
                 )
         elif row.purpose == Purpose.PERMALINK:
             ticket.permalink = response.get("permalink") or ticket.permalink
+        elif row.purpose == Purpose.CUSTOMER_REPLY:
+            self._reply_sent(session, ticket, row, response, now=now)
         elif row.purpose == Purpose.FETCH_SOURCE:
             follow_up = self._read_source(ticket, row, response)
             if follow_up is None and ticket.description:
@@ -329,9 +491,46 @@ class DeliveryHooks:
             TicketRepository(session).log(
                 ticket, EventKind.CARD_DELIVERY_FAILED, at=now, data={"error": error}
             )
+        if ticket is not None and row.purpose == Purpose.CUSTOMER_REPLY:
+            mirror_to_room(
+                session,
+                ticket,
+                Mirror.SEND_FAILED,
+                author=row.payload["_agent"],
+                text=row.payload["_text"],
+                now=now,
+                error=error,
+            )
         if ticket is not None and row.purpose == Purpose.FETCH_SOURCE:
             logger.warning("ticket %s: could not read its source message (%s)", ticket.ref, error)
         return None
+
+    def _reply_sent(
+        self,
+        session: Session,
+        ticket: Ticket,
+        row: OutboxMessage,
+        response: dict[str, Any],
+        *,
+        now: datetime,
+    ) -> None:
+        """The customer has the agent's answer: it is part of the conversation, and the room
+        sees what was sent."""
+        agent, text = row.payload["_agent"], row.payload["_text"]
+        ts = response.get("ts")
+        if ts and ticket.source_channel:
+            TicketRepository(session).add_message(
+                TicketMessage(
+                    ticket_id=ticket.id,
+                    channel=ticket.source_channel,
+                    ts=ts,
+                    author=agent,
+                    author_is_external=False,
+                    text=text,
+                    posted_at=slack_ts_to_datetime(ts),
+                )
+            )
+        mirror_to_room(session, ticket, Mirror.SENT, author=agent, text=text, now=now)
 
     def _read_source(
         self, ticket: Ticket, row: OutboxMessage, response: dict[str, Any]

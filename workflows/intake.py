@@ -9,27 +9,41 @@ find the ticket the first delivery made, and nothing is posted twice.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from storage.models import Ticket, TicketMessage
-from storage.repositories import ProcessedEventRepository, TicketRepository
+from storage.models import Ticket, TicketMessage, TicketNote
+from storage.repositories import NoteRepository, ProcessedEventRepository, TicketRepository
 from templates.notices import already_a_ticket
 from workflows.agents import is_agent
 from workflows.clock import slack_ts_to_datetime
 from workflows.delivery import (
+    Mirror,
     fetch_source_message,
+    mirror_to_room,
     post_ephemeral,
+    post_thread_notice,
     post_ticket_card,
     refresh_card,
 )
 from workflows.desk import Desk
+from workflows.pleasantries import is_pleasantry
 from workflows.rules import route_ticket
 from workflows.triage import close_if_expired, requester_replied
-from workflows.vocabulary import EventKind, IntakeSource, IssueType, Priority, TicketStatus
+from workflows.vocabulary import (
+    ACTIVE_STATUSES,
+    EventKind,
+    IntakeSource,
+    IssueType,
+    Priority,
+    TicketStatus,
+)
+
+logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 3000
 MAX_USERS_AFFECTED = 10_000_000
@@ -47,6 +61,8 @@ class SlackMessage:
     thread_ts: str | None = None
     team: str | None = None
     is_external: bool = False
+    # The event said the channel is shared with another workspace (`is_ext_shared_channel`).
+    in_shared_channel: bool = False
 
     @property
     def is_reply(self) -> bool:
@@ -57,6 +73,8 @@ class Outcome(StrEnum):
     OPENED = "opened"
     EXISTING = "existing"
     ATTACHED = "attached"
+    GROUPED = "grouped"
+    NOTED = "noted"
     UPDATED = "updated"
     IGNORED = "ignored"
 
@@ -86,11 +104,83 @@ def receive_message(session: Session, desk: Desk, message: SlackMessage) -> Inta
     message in a watched channel opens a ticket; anything else is none of the desk's business."""
     if message.is_reply:
         return _attach_reply(session, desk, message)
-    if desk.config.intake_for(message.channel) is None and (
-        desk.config.customer_channel(message.channel) is None
-    ):
+    config = desk.config
+    if _is_bridged(desk, message.channel, shared=message.in_shared_channel):
+        return _receive_customer_message(session, desk, message)
+    if config.intake_for(message.channel) is None:
+        return IGNORED
+    if is_pleasantry(message.text, config.pleasantries):
         return IGNORED
     return _open_from_message(session, desk, message, source=IntakeSource.MESSAGE)
+
+
+def _is_bridged(desk: Desk, channel: str, *, shared: bool) -> bool:
+    """A channel where customers read along: listed under customer_channels, or one Slack says
+    is shared with another workspace (an intake channel that was later shared, say)."""
+    return desk.config.customer_channel(channel) is not None or shared
+
+
+def _receive_customer_message(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
+    """A new message in a customer channel. Only the customer's own people open tickets (ours
+    talk to them there); a burst from one person is one ticket; "thanks!" is none."""
+    if not message.is_external:
+        return IGNORED
+    if desk.config.triage_channel is None:
+        logger.warning(
+            "a customer wrote in shared channel %s, but no triage_channel is configured",
+            message.channel,
+        )
+        return IGNORED
+    posted_at = slack_ts_to_datetime(message.ts)
+    window = desk.config.grouping_window
+    recent = None
+    if window:
+        recent = TicketRepository(session).latest_from(
+            message.channel, message.user, since=posted_at - window, until=posted_at
+        )
+        if recent is not None and recent.source_ts == message.ts:
+            return IntakeResult(Outcome.EXISTING, recent.id)  # a retried delivery
+        if recent is not None and recent.status not in ACTIVE_STATUSES:
+            recent = None
+    pleasantry = is_pleasantry(message.text, desk.config.pleasantries)
+    if recent is not None:
+        return _group_into(session, desk, recent, message, add_to_question=not pleasantry)
+    if pleasantry:
+        return IGNORED
+    return _open_from_message(session, desk, message, source=IntakeSource.MESSAGE)
+
+
+def _group_into(
+    session: Session, desk: Desk, ticket: Ticket, message: SlackMessage, *, add_to_question: bool
+) -> IntakeResult:
+    """One more message of the burst that opened `ticket`: part of its question."""
+    tickets = TicketRepository(session)
+    posted_at = slack_ts_to_datetime(message.ts)
+    kept = tickets.add_message(
+        TicketMessage(
+            ticket_id=ticket.id,
+            channel=message.channel,
+            ts=message.ts,
+            author=message.user,
+            author_is_external=message.is_external,
+            text=message.text,
+            posted_at=posted_at,
+        )
+    )
+    if kept is None:
+        return IntakeResult(Outcome.EXISTING, ticket.id)
+    ticket.updated_at = max(ticket.updated_at, posted_at)
+    tickets.log(
+        ticket, EventKind.GROUPED, at=posted_at, actor=message.user, data={"ts": message.ts}
+    )
+    now = desk.clock.now()
+    if add_to_question:
+        ticket.description = f"{ticket.description}\n{message.text}"[: MAX_DESCRIPTION * 4]
+        refresh_card(session, ticket, now=now)
+    mirror_to_room(
+        session, ticket, Mirror.CUSTOMER, author=message.user, text=message.text, now=now
+    )
+    return IntakeResult(Outcome.GROUPED, ticket.id)
 
 
 def receive_mention(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
@@ -123,6 +213,9 @@ def open_from_reaction(
     if existing is not None:
         _note_also_requested(tickets, existing, reactor, at=reacted_at)
         return IntakeResult(Outcome.EXISTING, existing.id)
+    bridged = _is_bridged(desk, channel, shared=False) or tickets.is_bridged_channel(channel)
+    if bridged and desk.config.triage_channel is None:
+        return IGNORED
     ticket = _new_ticket(
         desk,
         channel=channel,
@@ -133,6 +226,7 @@ def open_from_reaction(
         is_external=author_is_external,
         description="",
         source=IntakeSource.REACTION,
+        bridged=bridged,
     )
     if tickets.add(ticket) is None:
         existing = tickets.get_by_source(channel, ts)
@@ -140,7 +234,7 @@ def open_from_reaction(
     now = desk.clock.now()
     tickets.log(ticket, EventKind.OPENED, at=reacted_at, actor=reactor, data={"via": "reaction"})
     fetch_source_message(session, ticket, channel=channel, ts=ts, now=now)
-    post_ticket_card(session, ticket, channel=channel, thread_ts=ts, fallback_user=None, now=now)
+    _post_card(session, desk, ticket, channel=channel, thread_ts=ts)
     route_ticket(session, desk, ticket, at=reacted_at)
     return IntakeResult(Outcome.OPENED, ticket.id)
 
@@ -391,6 +485,11 @@ def _open_from_message(
         if reporter and reporter != existing.requester:
             _note_also_requested(tickets, existing, reporter, at=desk.clock.now())
         return IntakeResult(Outcome.EXISTING, existing.id)
+    bridged = _is_bridged(desk, message.channel, shared=message.in_shared_channel)
+    if follows is not None:
+        bridged = bridged or follows.bridged
+    if bridged and desk.config.triage_channel is None:
+        return IGNORED
     ticket = _new_ticket(
         desk,
         channel=message.channel,
@@ -402,6 +501,7 @@ def _open_from_message(
         description=message.text,
         source=source,
         requester_team=message.team,
+        bridged=bridged,
     )
     if follows is not None:
         # A follow-up stays where its closed ticket was, before any rule or assignment looks.
@@ -426,16 +526,34 @@ def _open_from_message(
             actor=message.user,
             data={"follows": follows.id},
         )
+    _post_card(session, desk, ticket, channel=message.channel, thread_ts=ticket.thread_ts)
+    route_ticket(session, desk, ticket, at=ticket.created_at)
+    return IntakeResult(Outcome.OPENED, ticket.id)
+
+
+def _post_card(
+    session: Session, desk: Desk, ticket: Ticket, *, channel: str, thread_ts: str | None
+) -> None:
+    """The card goes in the ticket's thread, unless customers read that thread: then it is a new
+    message in the triage channel (its thread the agents' room) and the customer is told, in
+    words meant for them, that their question was received."""
+    now = desk.clock.now()
+    if not ticket.bridged:
+        post_ticket_card(
+            session, ticket, channel=channel, thread_ts=thread_ts, fallback_user=None, now=now
+        )
+        return
+    assert desk.config.triage_channel is not None
     post_ticket_card(
         session,
         ticket,
-        channel=message.channel,
-        thread_ts=ticket.thread_ts,
+        channel=desk.config.triage_channel,
+        thread_ts=None,
         fallback_user=None,
-        now=desk.clock.now(),
+        now=now,
     )
-    route_ticket(session, desk, ticket, at=ticket.created_at)
-    return IntakeResult(Outcome.OPENED, ticket.id)
+    if desk.config.acknowledgement_for(channel) is not None:
+        post_thread_notice(session, ticket, "acknowledged", now=now)
 
 
 def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
@@ -444,12 +562,19 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
     ticket = tickets.get_by_thread(message.channel, message.thread_ts)
     if ticket is None:
         return IGNORED
+    if ticket.bridged and message.channel == ticket.card_channel:
+        return _note_in_room(session, desk, ticket, message)
     posted_at = slack_ts_to_datetime(message.ts)
     agent = is_agent(session, desk, message.user, is_external=message.is_external)
+    # In a customer thread, any of the customer's people speaks for the requester.
+    requester_side = message.user == ticket.requester or (ticket.bridged and message.is_external)
+    pleasantry = requester_side and is_pleasantry(message.text, desk.config.pleasantries)
     if not agent and ticket.status == TicketStatus.RESOLVED:
         # The window may have passed before the closing job got to it.
         close_if_expired(session, desk, ticket, now=posted_at)
     if ticket.status == TicketStatus.CLOSED and not agent:
+        if pleasantry:
+            return IGNORED  # "thanks!" under a closed ticket asks for nothing
         return _open_follow_up(session, desk, message, closed=ticket)
     kept = tickets.add_message(
         TicketMessage(
@@ -465,14 +590,46 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
     if kept is None:
         return IntakeResult(Outcome.EXISTING, ticket.id)
     ticket.updated_at = max(ticket.updated_at, posted_at)
+    if ticket.bridged:
+        kind = Mirror.CUSTOMER if message.is_external else Mirror.AGENT
+        mirror_to_room(
+            session, ticket, kind, author=message.user, text=message.text, now=desk.clock.now()
+        )
     if agent and message.user != ticket.requester:
         if ticket.first_response_at is None:
             # A reply in the thread is what the requester sees; a claim or a card update isn't.
             ticket.first_response_at = posted_at
             tickets.log(ticket, EventKind.FIRST_RESPONSE, at=posted_at, actor=message.user)
-    elif message.user == ticket.requester:
+    elif requester_side and not pleasantry:
+        # "thanks!" after a resolve is not "it's still broken"; "ok" is not the answer awaited.
         requester_replied(session, desk, ticket, user=message.user, at=posted_at)
     return IntakeResult(Outcome.ATTACHED, ticket.id)
+
+
+def _note_in_room(
+    session: Session, desk: Desk, ticket: Ticket, message: SlackMessage
+) -> IntakeResult:
+    """Said in a customer ticket's triage thread: an internal note, kept and never sent on."""
+    kept = NoteRepository(session).add(
+        TicketNote(
+            ticket_id=ticket.id,
+            author=message.user,
+            text=message.text,
+            created_at=slack_ts_to_datetime(message.ts),
+            channel=message.channel,
+            ts=message.ts,
+        )
+    )
+    if kept is None:
+        return IntakeResult(Outcome.EXISTING, ticket.id)
+    TicketRepository(session).log(
+        ticket,
+        EventKind.NOTE_ADDED,
+        at=kept.created_at,
+        actor=message.user,
+        data={"via": "triage_thread", "ts": message.ts},
+    )
+    return IntakeResult(Outcome.NOTED, ticket.id)
 
 
 def _open_follow_up(
@@ -503,6 +660,7 @@ def _new_ticket(
     queue_channel: str | None = None,
     requester_team: str | None = None,
     created_at: datetime | None = None,
+    bridged: bool = False,
 ) -> Ticket:
     config = desk.config
     where = queue_channel or channel or ""
@@ -525,6 +683,7 @@ def _new_ticket(
         priority=config.default_priority,
         description=description[: MAX_DESCRIPTION * 4],
         escalated=False,
+        bridged=bridged,
         created_at=created,
         updated_at=created,
     )

@@ -67,6 +67,12 @@ class EventKind(StrEnum):
     NOTE_ADDED = "note_added"
     RULE_APPLIED = "rule_applied"
     FIRST_RESPONSE = "first_response"
+    GROUPED = "grouped"  # another message of the burst that opened the ticket
+    REPLIED_TO_CUSTOMER = "replied_to_customer"
+    MERGED = "merged"  # on the ticket that lives on: another was merged into it
+    MERGED_INTO = "merged_into"  # on the ticket merged away
+    SPLIT = "split"  # on the original: a message of it became a new ticket
+    SPLIT_FROM = "split_from"  # on the new ticket
 
 
 class Via(StrEnum):
@@ -81,6 +87,7 @@ class Via(StrEnum):
     AUTO_ASSIGN = "auto_assign"
     REPLY = "reply"
     SCHEDULE = "schedule"
+    SHORTCUT = "shortcut"
 
 
 # Statuses in which a ticket still needs work; resolved and closed ones are done.

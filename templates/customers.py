@@ -1,0 +1,35 @@
+"""Messages of customer channels: what the bot says to a customer for an agent, and the copies of
+the customer thread kept in the agents' triage thread. Customer text is escaped like any other."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from templates.render import render_message
+
+if TYPE_CHECKING:
+    from storage.models import Ticket
+    from workflows.delivery import Mirror
+
+MAX_MIRRORED = 2800  # a section's text holds 3000 characters; leave room for the attribution
+
+
+def customer_reply(text: str, *, agent: str) -> dict[str, Any]:
+    """An agent's answer as the customer reads it: their words, escaped, nothing internal."""
+    return render_message("customer_reply.json.j2", text=text, agent=agent)
+
+
+def mirror_message(
+    kind: Mirror, *, ticket: Ticket, author: str, text: str, **data: Any
+) -> dict[str, Any]:
+    """A copy, in the triage thread, of something said in (or sent to) the customer thread."""
+    return render_message(
+        "mirror.json.j2",
+        kind=kind.value,
+        ref=ticket.ref,
+        customer=ticket.customer,
+        author=author,
+        text=text,
+        limit=MAX_MIRRORED,
+        error=data.get("error"),
+    )
