@@ -25,7 +25,7 @@ from workflows.editing import (
     decode_modal_context,
     edit_form_for,
     encode_modal_context,
-    may_add_note,
+    may_open,
     refuse_if_not_allowed,
     submit_edit,
 )
@@ -71,7 +71,7 @@ def register(app: App, deps: Deps) -> None:
         if request is None:
             return
         with deps.transaction() as session:
-            allowed = may_add_note(session, deps.desk, request)
+            allowed = may_open(session, deps.desk, request)
         if allowed:
             metadata = encode_modal_context(
                 ticket_id=request.ticket_id,

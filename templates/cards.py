@@ -37,6 +37,10 @@ class TicketCard:
     issue_type: str | None
     product: str | None
     customer: str | None
+    tier: str | None
+    bridged: bool  # a customer ticket: this card is in triage, the customer's thread elsewhere
+    customer_thread: str | None  # link to the customer's thread
+    merged_into: str | None
     scale: str | None
     description: str | None
     first_response: str | None
@@ -49,6 +53,9 @@ class TicketCard:
     can_resolve: bool
     can_reopen: bool
     can_edit: bool
+    can_reply: bool
+    can_merge: bool
+    can_split: bool
     reopen_window: str
 
 
@@ -87,6 +94,10 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         issue_type=ISSUE_TYPE_LABELS[IssueType(ticket.issue_type)] if ticket.issue_type else None,
         product=ticket.product,
         customer=ticket.customer,
+        tier=ticket.customer_tier,
+        bridged=ticket.bridged,
+        customer_thread=ticket.permalink if ticket.bridged else None,
+        merged_into=f"#{ticket.merged_into_id}" if ticket.merged_into_id else None,
         scale=describe_scale(ticket.users_affected, ticket.site_down),
         description=ticket.description if show_description else None,
         first_response=format_duration(target.first_response) if target else None,
@@ -99,6 +110,9 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         can_resolve=active,
         can_reopen=status == TicketStatus.RESOLVED,
         can_edit=status != TicketStatus.CLOSED,
+        can_reply=ticket.bridged and status != TicketStatus.CLOSED,
+        can_merge=status != TicketStatus.CLOSED,
+        can_split=status != TicketStatus.CLOSED,
         reopen_window=format_duration(config.reopen_window),
     )
 

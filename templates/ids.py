@@ -11,6 +11,10 @@ class CallbackId(StrEnum):
     EDIT_MODAL = "edit_ticket_modal"
     NOTE_MODAL = "note_modal"
     DETAILS_MODAL = "ticket_details_modal"
+    REPLY_SHORTCUT = "reply_to_customer"
+    REPLY_MODAL = "reply_to_customer_modal"
+    MERGE_MODAL = "merge_ticket_modal"
+    SPLIT_MODAL = "split_ticket_modal"
 
 
 class BlockId(StrEnum):
@@ -27,6 +31,9 @@ class BlockId(StrEnum):
     SUPPORT_TYPE = "support_type"
     CLIENT_PRIORITY = "client_priority"
     TAGS = "tags"
+    REPLY = "reply"
+    MERGE_TARGET = "merge_target"
+    SPLIT_MESSAGE = "split_message"
 
 
 class ActionId(StrEnum):
@@ -53,6 +60,10 @@ class ActionId(StrEnum):
     SUPPORT_TYPE = "support_type_select"
     CLIENT_PRIORITY = "client_priority_select"
     TAGS = "tags_input"
+    REPLY = "ticket_reply_to_customer"
+    REPLY_INPUT = "reply_input"
+    MERGE_TARGET = "merge_target_select"
+    SPLIT_MESSAGE = "split_message_select"
 
 
 class MoreOption(StrEnum):
@@ -60,3 +71,5 @@ class MoreOption(StrEnum):
 
     UNCLAIM = "unclaim:"
     WAIT = "wait:"
+    MERGE = "merge:"
+    SPLIT = "split:"

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from templates.ids import CallbackId
 from tests.conftest import PROJECT_ROOT, DeskUnderTest
 
 SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
@@ -122,16 +123,15 @@ def test_unusual_message_subtypes_get_200(desk: DeskUnderTest) -> None:
 
 
 def test_manifest_declares_the_contract_surface() -> None:
-    """`/support`, the Create ticket shortcut and interactivity, all at /slack/events."""
+    """`/support`, the message shortcuts and interactivity, all at /slack/events."""
     data = manifest()
     [command] = data["features"]["slash_commands"]
     assert command["command"] == "/support" and command["url"].endswith("/slack/events")
-    [shortcut] = data["features"]["shortcuts"]
-    assert (shortcut["name"], shortcut["type"], shortcut["callback_id"]) == (
-        "Create ticket",
-        "message",
-        "create_ticket",
-    )
+    shortcuts = {(s["name"], s["type"], s["callback_id"]) for s in data["features"]["shortcuts"]}
+    assert shortcuts == {
+        ("Create ticket", "message", CallbackId.CREATE_TICKET_SHORTCUT),
+        ("Reply to customer", "message", CallbackId.REPLY_SHORTCUT),
+    }
     assert data["settings"]["interactivity"]["is_enabled"] is True
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "reactions:read", "channels:history"} <= scopes

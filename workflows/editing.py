@@ -58,6 +58,9 @@ class Form(StrEnum):
 
     EDIT = "edit"
     NOTE = "note"
+    REPLY = "reply"  # Reply to customer
+    MERGE = "merge"
+    SPLIT = "split"
 
 
 @dataclass(frozen=True)
@@ -170,12 +173,22 @@ def edit_form_for(session: Session, desk: Desk, request: ModalRequest) -> EditFo
     )
 
 
-def may_add_note(session: Session, desk: Desk, request: ModalRequest) -> bool:
-    """Whether the Internal note modal opens for this press (the refusal is said elsewhere)."""
+def may_open(session: Session, desk: Desk, request: ModalRequest) -> bool:
+    """Whether the press's modal opens (the refusal is said by `refuse_if_not_allowed`)."""
     ticket = TicketRepository(session).get(request.ticket_id)
     return (
-        _refusal(session, desk, ticket, request.user, request.user_is_external, Form.NOTE) is None
+        _refusal(session, desk, ticket, request.user, request.user_is_external, request.form)
+        is None
     )
+
+
+def refusal_for(
+    session: Session, desk: Desk, ticket_id: int, user: str, *, user_is_external: bool, form: Form
+) -> Refusal | None:
+    """Why `user` may not use `form` on the ticket now (checked again when a modal is submitted:
+    things change while it is open)."""
+    ticket = TicketRepository(session).get(ticket_id)
+    return _refusal(session, desk, ticket, user, user_is_external, form)
 
 
 def encode_modal_context(
@@ -436,7 +449,11 @@ def _refusal(
         return Refusal.EXTERNAL
     if not is_agent(session, desk, user):
         return Refusal.NOT_AGENT
-    if form == Form.EDIT and ticket.status == TicketStatus.CLOSED:
+    if form == Form.REPLY and not ticket.bridged:
+        return Refusal.NOT_CUSTOMER_TICKET
+    if ticket.merged_into_id is not None and form != Form.NOTE:
+        return Refusal.MERGED
+    if form != Form.NOTE and ticket.status == TicketStatus.CLOSED:
         return Refusal.CLOSED
     return None
 

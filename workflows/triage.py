@@ -58,6 +58,8 @@ class Refusal(StrEnum):
     NOT_RESOLVED = "not_resolved"
     ALREADY_WAITING = "already_waiting"
     EMPTY_NOTE = "empty_note"
+    NOT_CUSTOMER_TICKET = "not_customer_ticket"
+    MERGED = "merged"
     NOTE_TOO_LONG = "note_too_long"
 
 
