@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from handlers import (
     actions,
     commands,
+    customers,
     directory,
     edit,
     home,
@@ -33,7 +34,18 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
         # is never lost; anything slow happens in lazy listeners or the outbox.
         process_before_response=True,
     )
-    surfaces = (messages, reactions, commands, views, shortcuts, actions, edit, home, directory)
+    surfaces = (
+        messages,
+        reactions,
+        commands,
+        views,
+        shortcuts,
+        actions,
+        edit,
+        customers,
+        home,
+        directory,
+    )
     for surface in surfaces:
         surface.register(app, deps)
 

@@ -85,8 +85,9 @@ class SlackDriver:
     # --- Events API ---------------------------------------------------------------------------
 
     def event_envelope(
-        self, event: dict[str, Any], *, event_id: str | None = None
+        self, event: dict[str, Any], *, event_id: str | None = None, shared: bool = False
     ) -> dict[str, Any]:
+        """`shared`: the event happened in a channel shared with another workspace."""
         return {
             "token": "legacy-verification-token",
             "team_id": self.team_id,
@@ -98,16 +99,22 @@ class SlackDriver:
             "authorizations": [
                 {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True}
             ],
-            "is_ext_shared_channel": False,
+            "is_ext_shared_channel": shared,
         }
 
     def send_event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        shared: bool = False,
     ) -> Reply:
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return self.post_json(self.event_envelope(event, event_id=event_id), headers=headers)
+        envelope = self.event_envelope(event, event_id=event_id, shared=shared)
+        return self.post_json(envelope, headers=headers)
 
     def message_event(
         self,

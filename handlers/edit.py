@@ -95,7 +95,7 @@ def register(app: App, deps: Deps) -> None:
                 edit_answers(view),
                 context=modal,
                 editor=body["user"]["id"],
-                editor_is_external=_is_external(body, home_team=context.team_id),
+                editor_is_external=actor_is_external(body, home_team=context.team_id),
                 at=deps.desk.clock.now(),  # a submission carries no action_ts
             )
         if result.refusal is not None:
@@ -127,7 +127,7 @@ def register(app: App, deps: Deps) -> None:
             actor=body["user"]["id"],
             at=deps.desk.clock.now(),
             via=Via.MODAL,
-            actor_is_external=_is_external(body, home_team=context.team_id),
+            actor_is_external=actor_is_external(body, home_team=context.team_id),
             text=text,
             reply_channel=modal.channel,
             reply_thread_ts=modal.thread_ts,
@@ -173,7 +173,7 @@ def modal_request(
         form=form,
         ticket_id=int(raw),
         user=(body.get("user") or {}).get("id", ""),
-        user_is_external=_is_external(body, home_team=home_team),
+        user_is_external=actor_is_external(body, home_team=home_team),
         reply_channel=None if in_view else channel,
         reply_thread_ts=None if in_view else (message.get("thread_ts") or message.get("ts")),
     )
@@ -210,7 +210,7 @@ def _answer(values: dict[str, Any], block: str, action: str) -> str | None:
     return None if value == NOT_SET else value
 
 
-def _is_external(body: dict[str, Any], *, home_team: str | None) -> bool:
+def actor_is_external(body: dict[str, Any], *, home_team: str | None) -> bool:
     """A user from another workspace (Slack Connect) is never an agent."""
     user_team = (body.get("user") or {}).get("team_id")
     return bool(home_team and user_team and user_team != home_team)

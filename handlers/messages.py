@@ -53,7 +53,9 @@ def register(app: App, deps: Deps) -> None:
             return
         if subtype not in CONVERSATION_SUBTYPES:
             return
-        message = message_from_event(event, home_team=context.team_id)
+        message = message_from_event(
+            event, home_team=context.team_id, shared=bool(body.get("is_ext_shared_channel"))
+        )
         if message is None:
             return
         with deps.transaction() as session:
@@ -61,7 +63,9 @@ def register(app: App, deps: Deps) -> None:
                 receive_message(session, deps.desk, message)
 
     def handle_app_mention(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
-        message = message_from_event(event, home_team=context.team_id)
+        message = message_from_event(
+            event, home_team=context.team_id, shared=bool(body.get("is_ext_shared_channel"))
+        )
         if message is None:
             return
         with deps.transaction() as session:

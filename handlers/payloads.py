@@ -28,7 +28,11 @@ def is_external(payload: dict[str, Any], *, home_team: str | None) -> bool:
     )
 
 
-def message_from_event(event: dict[str, Any], *, home_team: str | None) -> SlackMessage | None:
+def message_from_event(
+    event: dict[str, Any], *, home_team: str | None, shared: bool = False
+) -> SlackMessage | None:
+    """`shared`: the envelope's `is_ext_shared_channel` (the channel is shared with another
+    workspace)."""
     user = event.get("user")
     if not user or event.get("bot_id"):
         return None
@@ -40,6 +44,7 @@ def message_from_event(event: dict[str, Any], *, home_team: str | None) -> Slack
         thread_ts=event.get("thread_ts"),
         team=event.get("user_team") or event.get("team"),
         is_external=is_external(event, home_team=home_team),
+        in_shared_channel=shared,
     )
 
 

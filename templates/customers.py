@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from templates.render import render_message
+from templates.ids import ActionId, BlockId, CallbackId
+from templates.render import render_message, render_view
 
 if TYPE_CHECKING:
     from storage.models import Ticket
@@ -33,3 +34,27 @@ def mirror_message(
         limit=MAX_MIRRORED,
         error=data.get("error"),
     )
+
+
+def build_reply_modal(
+    *, ref: str, customer: str | None, private_metadata: str, initial: str, max_reply: int
+) -> dict[str, Any]:
+    """The Reply to customer modal, pre-filled with the triage message it was opened from."""
+    return render_view(
+        "reply_modal.json.j2",
+        ref=ref,
+        customer=customer,
+        initial=initial,
+        max_reply=max_reply,
+        private_metadata=private_metadata,
+        ids={
+            "callback": str(CallbackId.REPLY_MODAL),
+            "block": str(BlockId.REPLY),
+            "action": str(ActionId.REPLY_INPUT),
+        },
+    )
+
+
+def room_only(ref: str | None) -> dict[str, Any]:
+    """Why the Reply to customer shortcut did nothing on this message."""
+    return render_message("reply_refusal.json.j2", ref=ref)

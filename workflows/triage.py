@@ -122,7 +122,9 @@ def react(
 ) -> ActionResult | None:
     """An emoji on a ticket's message or card: the claim emoji claims, the resolve emoji
     resolves; taking the claim emoji back unclaims, if it was the assignee's. Emoji on other
-    messages are none of the desk's business (None)."""
+    messages are none of the desk's business (None). Reaction events don't carry the reactor's
+    team, so someone is external when the event says so or when they wrote to us from another
+    workspace before."""
     reactions = desk.config.reactions
     kinds = {reactions.claim: ActionKind.CLAIM, reactions.resolve: ActionKind.RESOLVE}
     kind = kinds.get(reaction)
@@ -131,6 +133,10 @@ def react(
     ticket = ticket_for_message(session, channel, ts)
     if ticket is None:
         return None
+    if user_is_external or TicketRepository(session).is_known_external(user):
+        # A customer's emoji is a customer's emoji (their ✅ may mean "works now"): it changes
+        # nothing, and is not answered either.
+        return ActionResult(False, ticket.id, Refusal.EXTERNAL)
     if removed:
         if kind != ActionKind.CLAIM or ticket.assignee != user:
             return None

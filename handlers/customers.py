@@ -1,0 +1,159 @@
+"""Reply to customer: the card's button and the message shortcut open one modal; submitting it
+sends the agent's words to the customer's thread (through the outbox)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.deps import Deps
+from handlers.edit import actor_is_external, modal_request
+from templates.customers import build_reply_modal, room_only
+from templates.edit_modal import edit_refusal
+from templates.ids import ActionId, BlockId, CallbackId
+from workflows.customers import (
+    MAX_REPLY,
+    check_reply,
+    reply_form_for,
+    reply_to_customer,
+    ticket_for_room_message,
+)
+from workflows.delivery import tell_privately
+from workflows.editing import (
+    Form,
+    ModalRequest,
+    decode_modal_context,
+    encode_modal_context,
+    refuse_if_not_allowed,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App, deps: Deps) -> None:
+    def ack_reply_button(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        request = modal_request(body, Form.REPLY, home_team=context.team_id)
+        if request is not None:
+            with deps.transaction() as session:
+                refuse_if_not_allowed(session, deps.desk, request)
+
+    def open_from_button(body: dict[str, Any], client: WebClient, context: Any) -> None:
+        request = modal_request(body, Form.REPLY, home_team=context.team_id)
+        if request is not None:
+            open_reply_modal(client, body, request, initial="")
+
+    def ack_shortcut(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        """Refusals are said at once; the modal opens in the lazy listener."""
+        ack()
+        request = shortcut_request(body, context)
+        if request is None:
+            return
+        with deps.transaction() as session:
+            if request.ticket_id:
+                refuse_if_not_allowed(session, deps.desk, request)
+            else:
+                tell_privately(
+                    session,
+                    user=request.user,
+                    message=room_only(None),
+                    now=deps.desk.clock.now(),
+                    channel=request.reply_channel,
+                    thread_ts=request.reply_thread_ts,
+                )
+
+    def open_from_shortcut(body: dict[str, Any], client: WebClient, context: Any) -> None:
+        request = shortcut_request(body, context)
+        if request is not None and request.ticket_id:
+            text = (body.get("message") or {}).get("text") or ""
+            open_reply_modal(client, body, request, initial=text)
+
+    def shortcut_request(body: dict[str, Any], context: Any) -> ModalRequest | None:
+        """The shortcut as a ModalRequest; ticket id 0 when the message is in no triage room."""
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id")
+        message = body.get("message") or {}
+        if not user or not channel or not message.get("ts"):
+            return None
+        with deps.transaction() as session:
+            ticket = ticket_for_room_message(
+                session, channel=channel, ts=message["ts"], thread_ts=message.get("thread_ts")
+            )
+            ticket_id = ticket.id if ticket is not None else 0
+        return ModalRequest(
+            form=Form.REPLY,
+            ticket_id=ticket_id,
+            user=user,
+            user_is_external=actor_is_external(body, home_team=context.team_id),
+            reply_channel=channel,
+            reply_thread_ts=message.get("thread_ts") or message["ts"],
+        )
+
+    def open_reply_modal(
+        client: WebClient, body: dict[str, Any], request: ModalRequest, *, initial: str
+    ) -> None:
+        with deps.transaction() as session:
+            form = reply_form_for(session, deps.desk, request)
+        if form is None:
+            return
+        metadata = encode_modal_context(
+            ticket_id=request.ticket_id,
+            channel=request.reply_channel,
+            thread_ts=request.reply_thread_ts,
+        )
+        view = build_reply_modal(
+            ref=form.ref,
+            customer=form.customer,
+            private_metadata=metadata,
+            initial=initial,
+            max_reply=MAX_REPLY,
+        )
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            logger.warning(
+                "could not open Reply to customer for #%s: %s",
+                request.ticket_id,
+                exc.response.get("error"),
+            )
+
+    def handle_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        modal = decode_modal_context(view.get("private_metadata"))
+        values = (view.get("state") or {}).get("values") or {}
+        text = (values.get(BlockId.REPLY, {}).get(ActionId.REPLY_INPUT) or {}).get("value")
+        if modal is None:
+            ack()
+            return
+        errors = check_reply(text)
+        if errors:
+            ack(response_action="errors", errors={BlockId.REPLY: errors["reply"]})
+            return
+        with deps.transaction() as session:
+            result = reply_to_customer(
+                session,
+                deps.desk,
+                ticket_id=modal.ticket_id,
+                agent=body["user"]["id"],
+                text=text,
+                at=deps.desk.clock.now(),  # a submission carries no action_ts
+                agent_is_external=actor_is_external(body, home_team=context.team_id),
+            )
+        if result.refusal is not None:
+            notice = edit_refusal(
+                result.refusal.value, ref=f"#{modal.ticket_id}", form=Form.REPLY.value
+            )
+            ack(response_action="errors", errors={BlockId.REPLY: notice["text"]})
+        elif result.errors:
+            ack(response_action="errors", errors={BlockId.REPLY: result.errors["reply"]})
+        else:
+            ack()
+
+    app.action(ActionId.REPLY)(ack=ack_reply_button, lazy=[open_from_button])
+    app.shortcut(CallbackId.REPLY_SHORTCUT)(ack=ack_shortcut, lazy=[open_from_shortcut])
+    app.view(CallbackId.REPLY_MODAL)(handle_submission)

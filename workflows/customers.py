@@ -1,0 +1,103 @@
+"""Customer channels, the agents' side: answering a customer from the triage thread.
+
+Agents may answer in the customer's thread themselves (they are members of the shared channel);
+Reply to customer lets them answer from the triage thread instead, through the bot. Either way
+the first answer is the ticket's first response and the triage thread gets a copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage.models import Ticket
+from storage.repositories import TicketRepository
+from workflows.delivery import send_to_customer
+from workflows.desk import Desk
+from workflows.editing import Form, ModalRequest, may_open, refusal_for
+from workflows.triage import Refusal
+from workflows.vocabulary import EventKind
+
+MAX_REPLY = 3000  # what one section block shows
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    done: bool
+    ticket_id: int
+    refusal: Refusal | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def check_reply(text: str | None) -> dict[str, str]:
+    """Errors by field of the Reply to customer modal."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return {"reply": "Write what the customer should read."}
+    if len(cleaned) > MAX_REPLY:
+        return {"reply": f"Keep it under {MAX_REPLY} characters; the customer reads it in Slack."}
+    return {}
+
+
+def reply_to_customer(
+    session: Session,
+    desk: Desk,
+    *,
+    ticket_id: int,
+    agent: str,
+    text: str | None,
+    at: datetime,
+    agent_is_external: bool = False,
+) -> ReplyResult:
+    """Send an agent's words to the customer's thread. Who may, and whether the ticket can still
+    be answered, is checked now: the modal may have been open for a while."""
+    refusal = refusal_for(
+        session, desk, ticket_id, agent, user_is_external=agent_is_external, form=Form.REPLY
+    )
+    if refusal is not None:
+        return ReplyResult(False, ticket_id, refusal=refusal)
+    errors = check_reply(text)
+    if errors:
+        return ReplyResult(False, ticket_id, errors=errors)
+    tickets = TicketRepository(session)
+    ticket = tickets.get(ticket_id)
+    assert ticket is not None  # refusal_for said so
+    words = (text or "").strip()
+    send_to_customer(session, ticket, agent=agent, text=words, now=desk.clock.now())
+    tickets.log(ticket, EventKind.REPLIED_TO_CUSTOMER, at=at, actor=agent)
+    ticket.updated_at = max(ticket.updated_at, at)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = at
+        tickets.log(ticket, EventKind.FIRST_RESPONSE, at=at, actor=agent)
+    return ReplyResult(True, ticket.id)
+
+
+@dataclass(frozen=True)
+class ReplyForm:
+    ticket_id: int
+    ref: str
+    customer: str | None
+
+
+def reply_form_for(session: Session, desk: Desk, request: ModalRequest) -> ReplyForm | None:
+    """What the Reply to customer modal shows; None for whoever may not open it (they were told
+    by `refuse_if_not_allowed`)."""
+    if not may_open(session, desk, request):
+        return None
+    ticket = TicketRepository(session).get(request.ticket_id)
+    assert ticket is not None
+    return ReplyForm(ticket_id=ticket.id, ref=ticket.ref, customer=ticket.customer)
+
+
+def ticket_for_room_message(
+    session: Session, *, channel: str, ts: str, thread_ts: str | None
+) -> Ticket | None:
+    """The customer ticket whose triage thread (or card) a message is in, for the Reply to
+    customer shortcut; None for a message anywhere else."""
+    tickets = TicketRepository(session)
+    ticket = tickets.get_by_thread(channel, thread_ts or ts)
+    if ticket is None or not ticket.bridged or ticket.card_channel != channel:
+        return None
+    return ticket
