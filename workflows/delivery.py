@@ -108,6 +108,18 @@ def post_ticket_card(
     )
 
 
+def fetch_permalink(session: Session, ticket: Ticket, *, now: datetime) -> None:
+    """Owe a read of the link to the ticket's thread (App Home, details, the triage card)."""
+    if ticket.source_channel and ticket.thread_ts:
+        OutboxRepository(session).enqueue(
+            "chat.getPermalink",
+            {"channel": ticket.source_channel, "message_ts": ticket.thread_ts},
+            now=now,
+            purpose=Purpose.PERMALINK,
+            ticket_id=ticket.id,
+        )
+
+
 def refresh_card(session: Session, ticket: Ticket, *, now: datetime) -> None:
     """The ticket changed: its card must show it. A burst of changes is one `chat.update`
     (rendered when sent), and a card not yet posted will simply be posted as it is now."""
@@ -448,14 +460,8 @@ class DeliveryHooks:
                 at=now,
                 data={"channel": ticket.card_channel, "ts": ticket.card_ts},
             )
-            if ticket.source_channel and ticket.thread_ts:
-                OutboxRepository(session).enqueue(
-                    "chat.getPermalink",
-                    {"channel": ticket.source_channel, "message_ts": ticket.thread_ts},
-                    now=now,
-                    purpose=Purpose.PERMALINK,
-                    ticket_id=ticket.id,
-                )
+            if ticket.permalink is None:
+                fetch_permalink(session, ticket, now=now)
         elif row.purpose == Purpose.PERMALINK:
             ticket.permalink = response.get("permalink") or ticket.permalink
         elif row.purpose == Purpose.CUSTOMER_REPLY:

@@ -23,6 +23,7 @@ from workflows.agents import is_agent
 from workflows.clock import slack_ts_to_datetime
 from workflows.delivery import (
     Mirror,
+    fetch_permalink,
     fetch_source_message,
     mirror_to_room,
     post_ephemeral,
@@ -544,6 +545,7 @@ def _post_card(
         )
         return
     assert desk.config.triage_channel is not None
+    fetch_permalink(session, ticket, now=now)  # first: the triage card links the customer thread
     post_ticket_card(
         session,
         ticket,
