@@ -125,6 +125,7 @@ def _line(line: TicketLine, now: datetime) -> dict[str, Any]:
         "requester": line.requester,
         "assignee": line.assignee,
         "customer": line.customer,
+        "tier": line.customer_tier,
         "age": format_age(now - line.created_at),
         "excerpt": " ".join(line.description.split()),
         "excerpt_chars": EXCERPT_CHARS,

@@ -633,3 +633,12 @@ def test_a_customer_reply_in_their_thread_is_conversation_and_copied(
     assert [(m.author, m.author_is_external) for m in messages] == [(CUSTOMER, True)]
     assert notes == []
     assert any("Also the PDF export" in m["text"] for m in room(desk, ticket))
+
+
+def test_app_home_shows_the_customer_and_tier(desk: DeskUnderTest) -> None:
+    ask(desk)
+    assert desk.slack.send_event(desk.slack.app_home_opened(user=AGENT)).status == 200
+    desk.deliver()
+    home = desk.standin.home_view(AGENT)
+    assert home is not None
+    assert "(Acme Corp · enterprise)" in everything_said(home)

@@ -30,6 +30,7 @@ class TicketLine:
     requester: str
     assignee: str | None
     customer: str | None
+    customer_tier: str | None
     created_at: datetime
     description: str
     active: bool
@@ -65,6 +66,7 @@ def ticket_line(ticket: Ticket) -> TicketLine:
         requester=ticket.requester,
         assignee=ticket.assignee,
         customer=ticket.customer,
+        customer_tier=ticket.customer_tier,
         created_at=ticket.created_at,
         description=ticket.description or "",
         active=ticket.status in ACTIVE_STATUSES,
