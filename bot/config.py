@@ -806,7 +806,8 @@ class DeskConfig(_Section):
 
     @model_validator(mode="after")
     def _triage_is_internal(self) -> DeskConfig:
-        """Customer tickets need an internal room, and that room must not be shared."""
+        """Customer tickets need an internal room, and nothing internal may point at a channel
+        the customer reads."""
         found: list[tuple[tuple[str | int, ...], str]] = []
         customer = {c.channel for c in self.customer_channels}
         if self.customer_channels and self.triage_channel is None:
@@ -825,6 +826,15 @@ class DeskConfig(_Section):
                     "channel must be internal",
                 )
             )
+        for index, rule in enumerate(self.rules):
+            for channel in rule.then.get("notify", ()):
+                if channel in customer:
+                    found.append(
+                        (
+                            ("rules", index, "then", "notify"),
+                            f"{channel} is a customer channel; rule notices are internal",
+                        )
+                    )
         for index, entry in enumerate(self.intake):
             if entry.channel in customer:
                 found.append(

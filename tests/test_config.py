@@ -156,6 +156,31 @@ def test_explicit_products_win() -> None:
     assert config.products == ("Web", "API")
 
 
+def test_customer_channel_settings() -> None:
+    config = parse_config(
+        {
+            "triage_channel": "C0TRIAGE",
+            "customer_channels": [
+                {"channel": "C0ACME", "customer": "Acme", "acknowledge": False},
+                {"channel": "C0GLOBEX", "customer": "Globex", "acknowledgement": "Hi {customer}"},
+                {"channel": "C0INITECH", "customer": "Initech"},
+            ],
+            "customer_acknowledgement": "Logged as {ref}.",
+            "grouping_window": "90s",
+            "pleasantries": ["Thanks", "OK"],
+        }
+    )
+    assert config.acknowledgement_for("C0ACME") is None
+    assert config.acknowledgement_for("C0GLOBEX") == "Hi {customer}"
+    assert config.acknowledgement_for("C0INITECH") == "Logged as {ref}."
+    assert config.acknowledgement_for("C0HELP") is None
+    assert config.grouping_window == timedelta(seconds=90)
+    assert config.pleasantries == ("thanks", "ok")
+    defaults = parse_config({})
+    assert defaults.grouping_window == timedelta(minutes=2)
+    assert "thanks" in defaults.pleasantries and "{ref}" in defaults.customer_acknowledgement
+
+
 def test_lenient_spellings() -> None:
     config = parse_config(
         {
@@ -223,6 +248,47 @@ BAD: list[tuple[dict[Any, Any], str, str]] = [
         "customer_channels[0].channel",
         CHANNEL_MESSAGE,
     ),
+    (
+        {"customer_channels": [{"channel": "C0ACME", "customer": "Acme"}]},
+        "triage_channel",
+        "required when customer_channels are listed",
+    ),
+    (
+        {"triage_channel": "C0ACME", "customer_channels": [{"channel": "C0ACME", "customer": "A"}]},
+        "triage_channel",
+        "C0ACME is a customer channel; the triage channel must be internal",
+    ),
+    (
+        {
+            "triage_channel": "C0TRIAGE",
+            "intake": [{"channel": "C0ACME"}],
+            "customer_channels": [{"channel": "C0ACME", "customer": "A"}],
+        },
+        "intake[0].channel",
+        "C0ACME is also a customer channel",
+    ),
+    (
+        {
+            "triage_channel": "C0TRIAGE",
+            "customer_channels": [{"channel": "C0ACME", "customer": "A"}],
+            "rules": [{"if": {"customer": "A"}, "then": {"notify": ["C0ACME"]}}],
+        },
+        "rules[0].then.notify",
+        "C0ACME is a customer channel; rule notices are internal",
+    ),
+    (
+        {"customer_acknowledgement": "Got it, {name}!"},
+        "customer_acknowledgement",
+        "unknown placeholder {name} (use {ref}, {customer})",
+    ),
+    ({"customer_acknowledgement": "Got it {"}, "customer_acknowledgement", "write {{ and }}"),
+    (
+        {"customer_channels": [{"channel": "C0ACME", "customer": "A", "acknowledgement": ""}]},
+        "customer_channels[0].acknowledgement",
+        "use acknowledge: false to send none",
+    ),
+    ({"grouping_window": "soon"}, "grouping_window", "soon"),
+    ({"pleasantries": "thanks"}, "pleasantries", "expected a list"),
     ({"engineering": [{"channel": "C0ENG"}]}, "engineering[0].product", "field required"),
     ({"engineering": [{"product": "default"}]}, "engineering[0].channel", "field required"),
     (
