@@ -127,49 +127,56 @@ class Dispatcher:
                 self._wake.clear()
 
     def drain(self, *, max_passes: int = 100) -> int:
-        """Deliver until nothing is due now; returns how many calls were made (tests, demo, CLI)."""
+        """Deliver until nothing is due now; returns how many calls were made (tests, demo, CLI).
+        A pass that only dropped rows still counts as progress: rows behind them may be due."""
         total = 0
         for _ in range(max_passes):
-            made = self.deliver_due()
+            made, handled = self._pass(limit=50)
             total += made
-            if made == 0:
+            if handled == 0:
                 break
         return total
 
     # --- one pass -------------------------------------------------------------------------------
 
     def deliver_due(self, *, limit: int = 50) -> int:
+        return self._pass(limit=limit)[0]
+
+    def _pass(self, *, limit: int) -> tuple[int, int]:
+        """One pass over the due rows: (calls made, rows settled: sent, failed or dropped)."""
         now = self.clock.now()
         with self.session_factory.begin() as session:
             ids = OutboxRepository(session).due_ids(now=now, limit=limit)
-        made = 0
+        made = handled = 0
         for row_id in ids:
-            if self._deliver_one(row_id):
-                made += 1
-        return made
+            outcome = self._deliver_one(row_id)
+            made += outcome == "called"
+            handled += outcome != "skipped"
+        return made, handled
 
-    def _deliver_one(self, row_id: int) -> bool:
+    def _deliver_one(self, row_id: int) -> str:
+        """What became of the row: called Slack, dropped (nothing to send), or skipped (taken,
+        paused or not due)."""
         now = self.clock.now()
         with self.session_factory.begin() as session:
             outbox = OutboxRepository(session)
             row = outbox.get(row_id)
             if row is None or self._is_paused(row.method, now):
-                return False
+                return "skipped"
             if not outbox.lease(row_id, owner=self.owner, now=now, for_=LEASE):
-                return False
+                return "skipped"
             session.refresh(row)  # the lease was a bulk UPDATE: see its values
             call = self.hooks.prepare(session, row)
             if call is None:
                 row.status = "dropped"
                 row.lease_owner = row.lease_until = None
-                return False
+                return "dropped"
         attempt = self._call(call)
         with self.session_factory.begin() as session:
             row = OutboxRepository(session).get(row_id)
-            if row is None:
-                return True
-            self._record(session, row, call, attempt)
-        return True
+            if row is not None:
+                self._record(session, row, call, attempt)
+        return "called"
 
     def _call(self, call: SlackCall) -> Attempt:
         try:
