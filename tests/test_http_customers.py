@@ -642,3 +642,28 @@ def test_app_home_shows_the_customer_and_tier(desk: DeskUnderTest) -> None:
     home = desk.standin.home_view(AGENT)
     assert home is not None
     assert "(Acme Corp · enterprise)" in everything_said(home)
+
+
+def test_a_customer_editing_their_question_updates_the_triage_card(desk: DeskUnderTest) -> None:
+    ticket = ask(desk, "Invoices fail")
+    edited_ts = desk.standin.next_ts()
+    event = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": ACME,
+        "ts": edited_ts,
+        "event_ts": edited_ts,
+        "channel_type": "channel",
+        "message": {
+            "type": "message",
+            "user": CUSTOMER,
+            "text": "Invoices fail with error 500 on the March export",
+            "ts": ticket.source_ts,
+            "edited": {"user": CUSTOMER, "ts": edited_ts},
+        },
+    }
+    assert desk.slack.send_event(event, shared=True).status == 200
+    desk.deliver()
+    card = triage_card(desk, load(desk, ticket.id))
+    assert "on the March export" in everything_said(card)

@@ -191,6 +191,8 @@ def receive_mention(session: Session, desk: Desk, message: SlackMessage) -> Inta
     thread = message.thread_ts if message.is_reply else None
     if thread and TicketRepository(session).get_by_thread(message.channel, thread):
         return _attach_reply(session, desk, message)
+    if is_pleasantry(message.text, desk.config.pleasantries):
+        return IGNORED  # "@supportbot thanks!" asks for nothing
     return _open_from_message(session, desk, message, source=IntakeSource.MENTION)
 
 
@@ -430,8 +432,8 @@ def edit_message(
         )
         ticket.description = text
         ticket.updated_at = max(ticket.updated_at, edited_at)
-        if ticket.card_ts == ticket.source_ts:
-            refresh_card(session, ticket, now=desk.clock.now())
+        if ticket.card_ts == ticket.source_ts or ticket.bridged:
+            refresh_card(session, ticket, now=desk.clock.now())  # the card quotes the question
         route_ticket(session, desk, ticket, at=edited_at)
         return IntakeResult(Outcome.UPDATED, ticket.id)
     kept = tickets.get_message(channel, ts)
