@@ -241,6 +241,15 @@ def _duration(value: object) -> timedelta:
     return duration
 
 
+def _duration_or_off(value: object) -> timedelta:
+    """A duration, or 0 / false for "off" (grouping_window)."""
+    if value is False or (isinstance(value, int) and not isinstance(value, bool) and value == 0):
+        return timedelta(0)
+    if isinstance(value, str) and value.strip().lower() in ("0", "off"):
+        return timedelta(0)
+    return _duration(value)
+
+
 def _clock_time(value: object) -> time:
     if isinstance(value, time):
         return value
@@ -335,6 +344,7 @@ Day = Annotated[str, BeforeValidator(_day)]
 Holiday = Annotated[date, BeforeValidator(_holiday)]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+DurationOrOff = Annotated[timedelta, BeforeValidator(_duration_or_off)]
 PriorityName = Annotated[Priority, BeforeValidator(_priority)]
 ReactionName = Annotated[str, BeforeValidator(_reaction)]
 AsList = BeforeValidator(_as_list)
@@ -801,7 +811,7 @@ class DeskConfig(_Section):
     rules: Annotated[tuple[Rule, ...], AsList] = ()
     reopen_window: Duration = timedelta(days=7)
     customer_acknowledgement: Acknowledgement = DEFAULT_ACKNOWLEDGEMENT
-    grouping_window: Duration = timedelta(minutes=2)
+    grouping_window: DurationOrOff = timedelta(minutes=2)
     pleasantries: Annotated[tuple[Phrase, ...], AsList] = DEFAULT_PLEASANTRIES
 
     @model_validator(mode="after")

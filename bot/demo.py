@@ -20,8 +20,10 @@ from bot.slack_driver import SlackDriver, initial_values, select_value, text_val
 from bot.standin import RecordedCall, SlackStandin
 from storage.migrate import upgrade_schema
 from storage.models import Ticket
-from storage.repositories import TicketRepository
+from storage.repositories import NoteRepository, TicketRepository
+from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
+from templates.notices import ticket_notice
 from workflows.export import export_records
 from workflows.triage import close_expired
 
@@ -33,6 +35,8 @@ DEMO_CONFIG: dict[str, Any] = {
         {"channel": "C0HELP", "queue": "general"},
         {"channel": "C0BILLING", "queue": "billing"},
     ],
+    "triage_channel": "C0TRIAGE",
+    "customer_channels": [{"channel": "C0ACME", "customer": "Acme Corp", "tier": "enterprise"}],
     "engineering": [
         {"product": "default", "channel": "C0ENG"},
         {"product": "Billing", "channel": "C0ENGBILL"},
@@ -58,7 +62,16 @@ DEMO_CONFIG: dict[str, Any] = {
         }
     ],
 }
-CHANNELS = {"C0HELP": "help", "C0BILLING": "billing-help", "C0SALES": "sales-floor"}
+CHANNELS = {
+    "C0HELP": "help",
+    "C0BILLING": "billing-help",
+    "C0SALES": "sales-floor",
+    "C0TRIAGE": "support-triage",
+    "C0ACME": "acme",
+}
+# Slack Connect: #acme is shared with Acme Corp's workspace; its people belong to their team.
+SHARED_CHANNELS = {"C0ACME"}
+CUSTOMER_TEAMS = {"U0ACMEJO": "T0ACME"}
 PEOPLE = {
     "U0ALICE": "Alice (sales)",
     "U0BOB": "Bob (customer success)",
@@ -66,6 +79,7 @@ PEOPLE = {
     "U0DAVE": "Dave (sales)",
     "U0SAM": "Sam (support agent)",
     "U0PRIYA": "Priya (support agent)",
+    "U0ACMEJO": "Jo (Acme Corp, customer)",
 }
 
 
@@ -77,6 +91,8 @@ class Demo:
         self.out = out
         self._seen = 0
         self.latencies: list[float] = []
+        # (agent, text) of every Reply to customer submitted, for the customer-channel check.
+        self.sent_to_customers: list[tuple[str, str]] = []
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -89,12 +105,18 @@ class Demo:
         self, user: str, channel: str, text: str, *, thread_ts: str | None = None
     ) -> str:
         ts = self.standin.seed_message(channel, user=user, text=text, thread_ts=thread_ts)
-        where = f"#{CHANNELS[channel]}" + (" (in the thread)" if thread_ts else "")
+        where = _where(channel) + (" (in the thread)" if thread_ts else "")
         self.say(f"   {PEOPLE[user]} in {where}: “{text}”")
         self.timed_event(
             self.slack.message_event(
-                channel=channel, user=user, text=text, ts=ts, thread_ts=thread_ts
-            )
+                channel=channel,
+                user=user,
+                text=text,
+                ts=ts,
+                thread_ts=thread_ts,
+                user_team=CUSTOMER_TEAMS.get(user),
+            ),
+            shared=channel in SHARED_CHANNELS,
         )
         return ts
 
@@ -178,6 +200,11 @@ def describe_call(call: RecordedCall) -> str | None:
 
 
 def _where(channel: str) -> str:
+    """A channel's name, marked where it matters who reads it: the customer, or only agents."""
+    if channel in SHARED_CHANNELS:
+        return f"#{CHANNELS[channel]} [customer-visible]"
+    if channel == DEMO_CONFIG["triage_channel"]:
+        return f"#{CHANNELS[channel]} [agents only]"
     if channel in CHANNELS:
         return f"#{CHANNELS[channel]}"
     return PEOPLE.get(channel, channel)
@@ -212,9 +239,14 @@ def run_demo(*, database_url: str | None, out: TextIO) -> int:
         url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
         with SlackStandin() as standin:
             for channel, name in CHANNELS.items():
-                standin.add_channel(channel, name=name)
+                standin.add_channel(channel, name=name, is_ext_shared=channel in SHARED_CHANNELS)
             for user, name in PEOPLE.items():
-                standin.add_user(user, name=name.split()[0].lower(), real_name=name)
+                standin.add_user(
+                    user,
+                    name=name.split()[0].lower(),
+                    real_name=name,
+                    team_id=CUSTOMER_TEAMS.get(user),
+                )
             runtime = build_runtime(
                 config=parse_config(DEMO_CONFIG),
                 database_url=url,
@@ -243,6 +275,10 @@ def play(demo: Demo) -> None:
     say = demo.say
     say("supportbot demo: a support morning, played against a local stand-in of Slack.")
     say("Watched channels: #help (general queue), #billing-help (billing queue).")
+    say(
+        "Customer channel: #acme, shared with Acme Corp over Slack Connect; "
+        "its tickets are worked in #support-triage."
+    )
 
     demo.step("1. A question in a watched channel becomes a ticket")
     refund_ts = demo.person_posts(
@@ -358,10 +394,12 @@ def play(demo: Demo) -> None:
     say("   Priya presses Resolve on the SSO card")
     demo.press("U0PRIYA", demo.ticket(2), ActionId.RESOLVE)
 
-    demo.step("9. Sam opens the supportbot App Home tab")
+    play_customer_channel(demo)
+
+    demo.step("10. Sam opens the supportbot App Home tab")
     demo.timed_event(demo.slack.app_home_opened(user="U0SAM"))
 
-    demo.step("10. A week later the closing job closes resolved tickets")
+    demo.step("11. A week later the closing job closes resolved tickets")
     week_later = demo.runtime.desk.clock.now() + timedelta(days=7, minutes=5)
     with demo.runtime.session_factory.begin() as session:
         closed = close_expired(session, demo.runtime.desk, now=week_later)
@@ -369,6 +407,100 @@ def play(demo: Demo) -> None:
     demo.deliver()
 
     report_tickets(demo)
+
+
+def play_customer_channel(demo: Demo) -> None:
+    say = demo.say
+    demo.step("9. A customer asks in the shared #acme channel")
+    say("   (#acme is shared with Acme Corp: what is marked [customer-visible] is what they see)")
+    question = "<!channel> our nightly CSV export has failed since Monday, can anyone look?"
+    question_ts = demo.person_posts("U0ACMEJO", "C0ACME", question)
+    with demo.runtime.session_factory.begin() as session:
+        opened = TicketRepository(session).get_by_source("C0ACME", question_ts)
+        assert opened is not None
+        ticket_id = opened.id
+    ticket = demo.ticket(ticket_id)
+    say(
+        f"   → Acme sees only the acknowledgement; the card for {ticket.ref} "
+        "(the ping quoted as plain text) went to #support-triage."
+    )
+
+    demo.person_posts(
+        "U0PRIYA",
+        "C0TRIAGE",
+        "Their export job hit the row limit again; I raised it to 5M, rerunning now.",
+        thread_ts=ticket.card_ts,
+    )
+    with demo.runtime.session_factory.begin() as session:
+        notes = len(NoteRepository(session).for_ticket(ticket_id))
+    say(f"   → kept as internal note {notes} on {ticket.ref}; the bot sends nothing to #acme")
+
+    say("   Priya presses Reply to customer on the card")
+    opened_before = len(demo.standin.calls("views.open"))
+    demo.press("U0PRIYA", ticket, ActionId.REPLY)
+    demo.standin.wait_for("views.open", count=opened_before + 1)
+    demo.report_bot()
+    forms = [v for v in demo.standin.views.values() if v["callback_id"] == CallbackId.REPLY_MODAL]
+    view = forms[-1]
+    answer = "Sorry about that! The export limit is raised and tonight's run will catch up."
+    say(f"   Priya types “{answer}” and presses Send to customer")
+    demo.slack.submit_view(
+        user="U0PRIYA",
+        view=view,
+        values={BlockId.REPLY: {ActionId.REPLY_INPUT: text_value(answer)}},
+    )
+    demo.sent_to_customers.append(("U0PRIYA", answer))
+    demo.deliver()
+
+    tickets_before = _count_tickets(demo)
+    demo.person_posts("U0ACMEJO", "C0ACME", "thanks!", thread_ts=question_ts)
+    new = _count_tickets(demo) - tickets_before
+    opened_too = "no new ticket" if new == 0 else f"{new} new ticket(s)"
+    say(f"   → a pleasantry: copied to the agents' room; {opened_too}, nothing to answer")
+
+
+def _count_tickets(demo: Demo) -> int:
+    with demo.runtime.session_factory.begin() as session:
+        return len(list(export_records(session)))
+
+
+def check_customer_channel(demo: Demo, channel: str) -> None:
+    """Walk everything the customer's channel holds: each message must be the customer's own,
+    an acknowledgement, or words an agent chose to send. Anything else is a leak."""
+    config = demo.runtime.desk.config
+    customer = config.customer_channel(channel)
+    assert customer is not None
+    with demo.runtime.session_factory.begin() as session:
+        tickets = [
+            TicketRepository(session).get(record["id"])
+            for record in export_records(session)
+            if record["channel"] == channel
+        ]
+        acknowledgements = {
+            ticket_notice("acknowledged", ticket=t, config=config, customer_facing=True)["text"]
+            for t in tickets
+            if t is not None
+        }
+    replies = {customer_reply(text, agent=agent)["text"] for agent, text in demo.sent_to_customers}
+    counts = {"customer": 0, "acknowledgement": 0, "reply": 0}
+    leaks: list[str] = []
+    for message in demo.standin.messages(channel):
+        if not message.get("bot_id") and message.get("user") in CUSTOMER_TEAMS:
+            counts["customer"] += 1
+        elif message.get("bot_id") and message["text"] in acknowledgements:
+            counts["acknowledgement"] += 1
+        elif message.get("bot_id") and message["text"] in replies:
+            counts["reply"] += 1
+        else:
+            leaks.append(message.get("text", ""))
+    rest = f"{len(leaks)} other message(s), below" if leaks else "nothing else"
+    demo.say(
+        f"Everything in #{CHANNELS[channel]}, what {customer.customer} sees: "
+        f"{counts['customer']} messages of their own, {counts['acknowledgement']} "
+        f"acknowledgement, {counts['reply']} reply an agent sent; {rest}."
+    )
+    for text in leaks:
+        demo.say(f"   !! not meant for the customer: {text}")
 
 
 def report_tickets(demo: Demo) -> None:
@@ -388,6 +520,7 @@ def report_tickets(demo: Demo) -> None:
         )
     fastest, slowest = min(demo.latencies), max(demo.latencies)
     demo.say()
+    check_customer_channel(demo, "C0ACME")
     demo.say(
         f"Event to card delivered: {fastest * 1000:.0f}–{slowest * 1000:.0f} ms "
         f"over {len(demo.latencies)} Slack events."

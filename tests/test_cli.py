@@ -161,13 +161,33 @@ def _seed_tickets(url: str) -> None:
 
 
 def test_demo_plays_the_scripted_day(env: dict[str, str]) -> None:
-    """`supportbot demo` needs no workspace and shows all three intake paths."""
+    """`supportbot demo` needs no workspace and shows all three intake paths and a customer
+    channel, where the customer sees only the acknowledgement and the agent's reply."""
     result = run(["demo"], env, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Ticket #1" in out and "Ticket #2" in out and "Ticket #3" in out
     assert "Number of users affected" in out
     assert "Traceback" not in result.stderr
+    lines = out.splitlines()
+    said_to_customer = [
+        lines[i + 1].strip()
+        for i, line in enumerate(lines)
+        if line.startswith("   bot → #acme [customer-visible]")
+    ]
+    assert said_to_customer == [
+        "Thanks for reaching out! We've logged your question as #4 and someone from our team "
+        "will reply in this thread.",
+        "Sorry about that! The export limit is raised and tonight's run will catch up.",
+    ]
+    assert "   bot → #support-triage [agents only]:" in lines  # the card, top-level in triage
+    assert ">&lt;!channel&gt; our nightly CSV export has failed since Monday" in out
+    pings = [line for line in lines if "<!channel>" in line]
+    assert pings and all(line.startswith("   Jo (Acme Corp, customer) in #acme") for line in pings)
+    assert (
+        "Everything in #acme, what Acme Corp sees: 2 messages of their own, 1 acknowledgement, "
+        "1 reply an agent sent; nothing else." in lines
+    )
 
 
 def _free_port() -> int:

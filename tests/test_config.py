@@ -178,6 +178,8 @@ def test_customer_channel_settings() -> None:
     assert config.pleasantries == ("thanks", "ok")
     defaults = parse_config({})
     assert defaults.grouping_window == timedelta(minutes=2)
+    for off in (0, "0", "off", False):
+        assert parse_config({"grouping_window": off}).grouping_window == timedelta(0)
     assert "thanks" in defaults.pleasantries and "{ref}" in defaults.customer_acknowledgement
 
 
