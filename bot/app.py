@@ -16,6 +16,7 @@ from handlers import (
     directory,
     edit,
     home,
+    merging,
     messages,
     reactions,
     shortcuts,
@@ -43,6 +44,7 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
         actions,
         edit,
         customers,
+        merging,
         home,
         directory,
     )

@@ -55,8 +55,11 @@ class SlackDriver:
     ) -> Reply:
         timestamp = int(time.time()) if timestamp is None else timestamp
         if signature is None:
-            signature = SignatureVerifier(self.signing_secret).generate_signature(
-                timestamp=str(timestamp), body=body.decode("utf-8")
+            signature = (
+                SignatureVerifier(self.signing_secret).generate_signature(
+                    timestamp=str(timestamp), body=body.decode("utf-8")
+                )
+                or ""
             )
         request = urllib.request.Request(
             self.url,

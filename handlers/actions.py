@@ -1,5 +1,6 @@
 """Buttons on the ticket card and in App Home: Claim, Resolve, Reopen, Reassign, and the card's
-overflow menu (Unclaim, Waiting on requester). One listener per action id, each thin."""
+overflow menu (Unclaim, Waiting on requester; Merge and Split are handed to handlers/merging.py,
+whose modals open in the menu's lazy listener). One listener per action id, each thin."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import dataclasses
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
+from handlers import merging
 from handlers.deps import Deps
 from handlers.payloads import ticket_action_from_block_action
 from templates.ids import ActionId, MoreOption
@@ -45,13 +48,20 @@ def register(app: App, deps: Deps) -> None:
 
     def handle_more(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
+        if merging.is_modal_option(body):
+            merging.refuse_if_not_allowed_to(deps, body, context)
+            return
         value = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
         kind = next((k for prefix, k in _MORE.items() if value.startswith(prefix)), None)
         if kind is not None:
             act(body, kind, context)
 
+    def open_more_modal(body: dict[str, Any], client: WebClient, context: Any) -> None:
+        if merging.is_modal_option(body):
+            merging.open_modal(deps, body, client, context)
+
     app.action(ActionId.CLAIM)(handle_claim)
     app.action(ActionId.RESOLVE)(handle_resolve)
     app.action(ActionId.REOPEN)(handle_reopen)
     app.action(ActionId.REASSIGN)(handle_reassign)
-    app.action(ActionId.MORE)(handle_more)
+    app.action(ActionId.MORE)(ack=handle_more, lazy=[open_more_modal])

@@ -64,6 +64,7 @@ class TicketRepository:
             )
             .order_by(Ticket.id)
         ).all()
+        found: Ticket | None
         if candidates:
             found = min(
                 candidates,
@@ -188,6 +189,102 @@ class TicketRepository:
         except IntegrityError:
             return None
         return message
+
+    # --- merging and splitting ------------------------------------------------------------------
+
+    def lock(self, *ticket_ids: int) -> dict[int, Ticket]:
+        """The tickets, re-read and their rows locked until commit (PostgreSQL; SQLite's
+        `BEGIN IMMEDIATE` already serialises writers). Locked in id order, so two merges of one
+        pair in opposite directions wait for each other instead of deadlocking."""
+        rows = self.session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(sorted(set(ticket_ids))))
+            .order_by(Ticket.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        return {ticket.id: ticket for ticket in rows}
+
+    def merge_candidates(
+        self, ticket: Ticket, *, closed_status: str, limit: int
+    ) -> Sequence[Ticket]:
+        """Tickets `ticket` may be merged into, newest first: still open (not `closed_status`),
+        not merged themselves, and asked by the same customer (a customer ticket) or the same
+        requester (an internal one), so replies never reach someone else's people."""
+        query = select(Ticket).where(
+            Ticket.id != ticket.id,
+            Ticket.status != closed_status,
+            Ticket.merged_into_id.is_(None),
+            Ticket.bridged == ticket.bridged,
+        )
+        if ticket.customer is not None:
+            query = query.where(Ticket.customer == ticket.customer)
+        else:
+            query = query.where(Ticket.customer.is_(None), Ticket.requester == ticket.requester)
+        return self.session.scalars(
+            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+        ).all()
+
+    def close_as_merged(
+        self, ticket: Ticket, into: Ticket, *, closed_status: str, at: datetime
+    ) -> bool:
+        """Close `ticket` as merged into `into`, only while neither is closed or merged (one
+        conditional UPDATE); afterwards `ticket` shows what is now true."""
+        target = aliased(Ticket)
+        target_alive = exists().where(
+            target.id == into.id,
+            target.status != closed_status,
+            target.merged_into_id.is_(None),
+        )
+        result = self.session.execute(
+            update(Ticket)
+            .where(
+                Ticket.id == ticket.id,
+                Ticket.status != closed_status,
+                Ticket.merged_into_id.is_(None),
+                target_alive,
+            )
+            .values(
+                status=closed_status,
+                closed_at=at,
+                merged_into_id=into.id,
+                updated_at=max(ticket.updated_at, at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(ticket)
+        return bool(getattr(result, "rowcount", 0))
+
+    def events_of_kind(self, ticket_id: int, kind: str) -> Sequence[TicketEvent]:
+        return self.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+            .order_by(TicketEvent.id)
+        ).all()
+
+    def latest_messages(
+        self, ticket_id: int, *, excluding: Iterable[str] = (), limit: int
+    ) -> Sequence[TicketMessage]:
+        """The newest messages of a ticket's conversation that are still there (not deleted),
+        leaving out the Slack `ts`es in `excluding`."""
+        query = select(TicketMessage).where(
+            TicketMessage.ticket_id == ticket_id, TicketMessage.deleted_at.is_(None)
+        )
+        skipped = list(excluding)
+        if skipped:
+            query = query.where(TicketMessage.ts.not_in(skipped))
+        return self.session.scalars(
+            query.order_by(TicketMessage.ts.desc(), TicketMessage.id.desc()).limit(limit)
+        ).all()
+
+    def conversation_message(self, ticket_id: int, ts: str) -> TicketMessage | None:
+        """The message `ts` of the ticket's conversation, whichever channel it was said in."""
+        return self.session.scalars(
+            select(TicketMessage)
+            .where(TicketMessage.ticket_id == ticket_id, TicketMessage.ts == ts)
+            .order_by(TicketMessage.id)
+            .limit(1)
+        ).first()
 
 
 class ProcessedEventRepository:

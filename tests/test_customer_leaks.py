@@ -157,7 +157,7 @@ def test_a_full_day_on_a_customer_ticket_never_reaches_the_customer_with_interna
         user=AGENT,
         reaction="white_check_mark",
         channel=ACME,
-        ts=ticket.source_ts,
+        ts=str(ticket.source_ts),
         item_user=ticket.requester,
         event_ts=desk.standin.next_ts(),
     )

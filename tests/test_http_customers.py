@@ -5,7 +5,7 @@ customer thread or with Reply to customer, and nothing internal reaches the cust
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -194,7 +194,7 @@ def ask(
 
 
 @pytest.fixture
-def custom_desk(engine: Engine, standin: SlackStandin, clock: ManualClock) -> Iterator[Any]:
+def custom_desk(engine: Engine, standin: SlackStandin, clock: ManualClock) -> Callable[..., Any]:
     """A desk with config changes on top of the test config."""
 
     def start(**changes: Any) -> Any:
@@ -554,7 +554,7 @@ def test_customers_emoji_and_button_presses_change_nothing(desk: DeskUnderTest) 
         user=CUSTOMER,
         reaction="white_check_mark",
         channel=ACME,
-        ts=ticket.source_ts,
+        ts=str(ticket.source_ts),
         item_user=CUSTOMER,
         event_ts=desk.standin.next_ts(),
     )
@@ -563,7 +563,7 @@ def test_customers_emoji_and_button_presses_change_nothing(desk: DeskUnderTest) 
         user=COLLEAGUE,
         reaction="eyes",
         channel=ACME,
-        ts=ticket.source_ts,
+        ts=str(ticket.source_ts),
         item_user=CUSTOMER,
         event_ts=desk.standin.next_ts(),
     )
@@ -586,7 +586,7 @@ def test_an_agent_claims_with_an_emoji_on_the_customer_message(desk: DeskUnderTe
         user=AGENT,
         reaction="eyes",
         channel=ACME,
-        ts=ticket.source_ts,
+        ts=str(ticket.source_ts),
         item_user=CUSTOMER,
         event_ts=desk.standin.next_ts(),
     )

@@ -21,6 +21,7 @@ from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import OutboxRepository, TicketRepository
 from templates.cards import build_ticket_card
 from templates.customers import customer_reply, mirror_message
+from templates.merging import customer_thread_message
 from templates.notices import ticket_notice
 from workflows.clock import Clock, SystemClock, slack_ts_to_datetime
 from workflows.vocabulary import EventKind
@@ -50,12 +51,15 @@ class Purpose(StrEnum):
     CUSTOMER_REPLY = "customer_reply"
     MIRROR = "mirror"
     ROOM_NOTICE = "room_notice"
+    # A top-level message in a customer channel whose thread hosts a ticket split off another
+    # customer thread; where it lands becomes that ticket's source.
+    CUSTOMER_THREAD = "customer_thread"
 
 
 # The only notices a customer may read in their own thread; anything else about a bridged ticket
 # is said in its triage thread instead.
 CUSTOMER_NOTICES = frozenset(
-    {"acknowledged", "claimed", "assigned", "resolved", "reopened", "merged"}
+    {"acknowledged", "claimed", "assigned", "resolved", "reopened", "merged", "split"}
 )
 # What may be sent into a customer channel at all: reads, private (ephemeral) answers to one
 # person, customer-safe notices and the replies agents chose to send. Checked at send time.
@@ -66,6 +70,7 @@ CUSTOMER_SAFE_PURPOSES = frozenset(
         Purpose.FETCH_SOURCE,
         Purpose.PERMALINK,
         Purpose.NOTICE,
+        Purpose.CUSTOMER_THREAD,
     }
 )
 
@@ -186,6 +191,18 @@ def send_to_customer(
     )
 
 
+def open_customer_thread(
+    session: Session, ticket: Ticket, *, channel: str, split_from: Ticket, now: datetime
+) -> OutboxMessage:
+    """Owe a customer ticket split off `split_from` its own thread: a top-level message in the
+    customer channel, rendered when sent. Enqueue it before the ticket's card: a ticket's rows go
+    out in order, so its source is known when the card lands and its permalink is fetched."""
+    payload = {"channel": channel, "_split_from": split_from.id}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage", payload, now=now, purpose=Purpose.CUSTOMER_THREAD, ticket_id=ticket.id
+    )
+
+
 def post_channel_notice(
     session: Session, ticket: Ticket, notice: str, *, channel: str, now: datetime, **data: Any
 ) -> OutboxMessage:
@@ -277,6 +294,7 @@ _RENDERED = frozenset(
         Purpose.ROOM_NOTICE,
         Purpose.MIRROR,
         Purpose.CUSTOMER_REPLY,
+        Purpose.CUSTOMER_THREAD,
     }
 )
 
@@ -342,6 +360,21 @@ class DeliveryHooks:
             return self._in_room(ticket, row)
         if row.purpose == Purpose.CUSTOMER_REPLY:
             return self._customer_reply(ticket, row)
+        if row.purpose == Purpose.CUSTOMER_THREAD:
+            # Never dropped while the ticket exists: were it dropped, the card's delivery would
+            # make the triage card this customer ticket's source.
+            if row.method != "chat.postMessage":
+                return SlackCall(row.method, _sendable(row.payload))  # its permalink, read next
+            message = customer_thread_message(ticket)
+            return SlackCall(
+                "chat.postMessage",
+                {
+                    "channel": row.payload["channel"],
+                    **message,
+                    "unfurl_links": False,
+                    "unfurl_media": False,
+                },
+            )
         if row.purpose == Purpose.CHANNEL_NOTICE:
             message = ticket_notice(
                 row.payload["_notice"], ticket=ticket, config=self.config, **row.payload["_data"]
@@ -450,8 +483,9 @@ class DeliveryHooks:
         if row.purpose == Purpose.TICKET_CARD:
             ticket.card_channel = response.get("channel")
             ticket.card_ts = response.get("ts")
-            if ticket.source_ts is None:
+            if ticket.source_ts is None and not ticket.bridged:
                 # A /support ticket's card is its root message: its thread is the conversation.
+                # (A customer ticket's card is in triage: never its customer-visible thread.)
                 ticket.source_channel = ticket.card_channel
                 ticket.source_ts = ticket.card_ts
             tickets.log(
@@ -466,6 +500,8 @@ class DeliveryHooks:
             ticket.permalink = response.get("permalink") or ticket.permalink
         elif row.purpose == Purpose.CUSTOMER_REPLY:
             self._reply_sent(session, ticket, row, response, now=now)
+        elif row.purpose == Purpose.CUSTOMER_THREAD:
+            return self._customer_thread_opened(ticket, row, response)
         elif row.purpose == Purpose.FETCH_SOURCE:
             follow_up = self._read_source(ticket, row, response)
             if follow_up is None and ticket.description:
@@ -509,7 +545,47 @@ class DeliveryHooks:
             )
         if ticket is not None and row.purpose == Purpose.FETCH_SOURCE:
             logger.warning("ticket %s: could not read its source message (%s)", ticket.ref, error)
+        if (
+            ticket is not None
+            and row.purpose == Purpose.CUSTOMER_THREAD
+            and row.method == "chat.postMessage"
+        ):
+            self._keep_in_split_thread(session, ticket, row, error, now=now)
         return None
+
+    def _keep_in_split_thread(
+        self, session: Session, ticket: Ticket, row: OutboxMessage, error: str, *, now: datetime
+    ) -> None:
+        """A split customer ticket got no thread of its own: it stays anchored where its message
+        was said (in the thread it was split from), and the agents' room is told so."""
+        logger.warning("ticket %s: could not open its customer thread (%s)", ticket.ref, error)
+        original = TicketRepository(session).get(row.payload["_split_from"])
+        post_room_notice(
+            session,
+            ticket,
+            "split_thread_failed",
+            now=now,
+            into={"ref": original.ref if original else f"#{row.payload['_split_from']}"},
+        )
+
+    def _customer_thread_opened(
+        self, ticket: Ticket, row: OutboxMessage, response: dict[str, Any]
+    ) -> SlackCall | None:
+        """The new message's thread is the split ticket's conversation from now on. Its link is
+        read by the same row (a follow-up call), so it is known before the triage card, the
+        ticket's next row, is rendered with it."""
+        if row.method == "chat.getPermalink":
+            ticket.permalink = response.get("permalink") or ticket.permalink
+            return None
+        if not response.get("ts"):
+            return None
+        ticket.source_channel = response.get("channel") or row.payload["channel"]
+        ticket.source_ts = response["ts"]
+        ticket.source_thread_ts = None
+        return SlackCall(
+            "chat.getPermalink",
+            {"channel": ticket.source_channel, "message_ts": ticket.source_ts},
+        )
 
     def _reply_sent(
         self,

@@ -40,6 +40,7 @@ class IntakeSource(StrEnum):
     REACTION = "reaction"
     SHORTCUT = "shortcut"
     MODAL = "modal"
+    SPLIT = "split"  # a message of another ticket's conversation, split off by an agent
 
 
 class EventKind(StrEnum):

@@ -1,0 +1,189 @@
+"""The card's "Merge into another ticket…" and "Split into a new ticket…" overflow options and
+the two modals they open.
+
+The overflow menu has one listener (`handlers/actions.py`; Bolt stops at the first match), which
+hands these two values here: the choice is acknowledged at once and whoever may not merge or split
+is told why, privately; the modal opens in a lazy listener, as `views.open` needs the trigger
+within three seconds of the press.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.deps import Deps
+from templates.edit_modal import edit_refusal
+from templates.ids import ActionId, BlockId, CallbackId, MoreOption
+from templates.merging import build_merge_modal, build_split_modal
+from workflows.editing import (
+    Form,
+    ModalRequest,
+    decode_modal_context,
+    encode_modal_context,
+    refuse_if_not_allowed,
+)
+from workflows.merging import (
+    MergeResult,
+    SplitResult,
+    merge_form_for,
+    split_form_for,
+    submit_merge,
+    submit_split,
+)
+
+logger = logging.getLogger(__name__)
+
+_FORMS = {MoreOption.MERGE: Form.MERGE, MoreOption.SPLIT: Form.SPLIT}
+
+
+def is_modal_option(body: dict[str, Any]) -> bool:
+    """The overflow choice is Merge or Split (the others are handled by handlers/actions.py)."""
+    return _form(body) is not None
+
+
+def refuse_if_not_allowed_to(deps: Deps, body: dict[str, Any], context: Any) -> None:
+    """Runs in the overflow's ack: tell a non-agent (or a customer) why nothing opens."""
+    request = more_request(body, home_team=context.team_id)
+    if request is not None:
+        with deps.transaction() as session:
+            refuse_if_not_allowed(session, deps.desk, request)
+
+
+def open_modal(deps: Deps, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Runs after the ack (a lazy listener): the Merge or Split modal, for agents only."""
+    request = more_request(body, home_team=context.team_id)
+    if request is None:
+        return
+    desk = deps.desk
+    metadata = encode_modal_context(
+        ticket_id=request.ticket_id,
+        channel=request.reply_channel,
+        thread_ts=request.reply_thread_ts,
+    )
+    with deps.transaction() as session:
+        if request.form == Form.MERGE:
+            merge = merge_form_for(session, desk, request)
+            view = build_merge_modal(merge, private_metadata=metadata) if merge else None
+        else:
+            split = split_form_for(session, desk, request)
+            view = (
+                build_split_modal(split, tz=desk.config.tz, private_metadata=metadata)
+                if split
+                else None
+            )
+    if view is None:
+        return
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as exc:
+        logger.warning(
+            "could not open the %s modal of ticket #%s: %s",
+            request.form.value,
+            request.ticket_id,
+            exc.response.get("error"),
+        )
+
+
+def register(app: App, deps: Deps) -> None:
+    def handle_merge_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        modal = decode_modal_context(view.get("private_metadata"))
+        if modal is None:
+            ack()
+            return
+        with deps.transaction() as session:
+            result = submit_merge(
+                session,
+                deps.desk,
+                ticket_id=modal.ticket_id,
+                target=_chosen(view, BlockId.MERGE_TARGET, ActionId.MERGE_TARGET),
+                agent=body["user"]["id"],
+                agent_is_external=_is_external(body, home_team=context.team_id),
+                at=deps.desk.clock.now(),  # a submission carries no action_ts
+            )
+        _answer(ack, BlockId.MERGE_TARGET, Form.MERGE, modal.ticket_id, result)
+
+    def handle_split_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        modal = decode_modal_context(view.get("private_metadata"))
+        if modal is None:
+            ack()
+            return
+        with deps.transaction() as session:
+            result = submit_split(
+                session,
+                deps.desk,
+                ticket_id=modal.ticket_id,
+                ts=_chosen(view, BlockId.SPLIT_MESSAGE, ActionId.SPLIT_MESSAGE),
+                agent=body["user"]["id"],
+                agent_is_external=_is_external(body, home_team=context.team_id),
+                at=deps.desk.clock.now(),
+            )
+        _answer(ack, BlockId.SPLIT_MESSAGE, Form.SPLIT, modal.ticket_id, result)
+
+    app.view(CallbackId.MERGE_MODAL)(handle_merge_submission)
+    app.view(CallbackId.SPLIT_MODAL)(handle_split_submission)
+
+
+def _answer(
+    ack: Ack, block_id: str, form: Form, ticket_id: int, result: MergeResult | SplitResult
+) -> None:
+    """Close the modal when it worked; else say why under the select (plain text)."""
+    if result.refusal is not None:
+        text = edit_refusal(result.refusal.value, ref=f"#{ticket_id}", form=form.value)["text"]
+        ack(response_action="errors", errors={block_id: text})
+    elif result.error is not None:
+        ack(response_action="errors", errors={block_id: result.error})
+    else:
+        ack()
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _form(body: dict[str, Any]) -> Form | None:
+    value = _selected(body)
+    return next((form for prefix, form in _FORMS.items() if value.startswith(prefix)), None)
+
+
+def _selected(body: dict[str, Any]) -> str:
+    action = (body.get("actions") or [{}])[0]
+    return str((action.get("selected_option") or {}).get("value") or "")
+
+
+def more_request(body: dict[str, Any], *, home_team: str | None) -> ModalRequest | None:
+    """A Merge or Split choice in a card's overflow menu ("merge:42"); None for anything else."""
+    form = _form(body)
+    raw = _selected(body).split(":", 1)[-1]
+    if form is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return None
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    return ModalRequest(
+        form=form,
+        ticket_id=int(raw),
+        user=(body.get("user") or {}).get("id", ""),
+        user_is_external=_is_external(body, home_team=home_team),
+        reply_channel=channel,
+        reply_thread_ts=message.get("thread_ts") or message.get("ts"),
+    )
+
+
+def _chosen(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    values = (view.get("state") or {}).get("values") or {}
+    state = values.get(block_id, {}).get(action_id) or {}
+    return (state.get("selected_option") or {}).get("value")
+
+
+def _is_external(body: dict[str, Any], *, home_team: str | None) -> bool:
+    """A user from another workspace (Slack Connect) is never an agent."""
+    user_team = (body.get("user") or {}).get("team_id")
+    return bool(home_team and user_team and user_team != home_team)
