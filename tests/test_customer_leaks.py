@@ -9,6 +9,7 @@ only customer-safe kinds of message may have been sent there at all.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -34,9 +35,12 @@ from tests.test_http_customers import (
     press_on_card,
     says,
     settle,
+    slack_ts,
     submit_reply,
+    tickets,
     triage_card,
 )
+from tests.test_http_merging import choose, closes, submit_merge, submit_split
 from workflows.clock import ManualClock
 from workflows.delivery import CUSTOMER_SAFE_PURPOSES
 
@@ -176,6 +180,13 @@ def test_a_full_day_on_a_customer_ticket_never_reaches_the_customer_with_interna
         for m in bot_posts(desk, "C0ENG")
     )
 
+    assert_nothing_internal_reached_the_customer(desk)
+    said_to_customer = [everything_said(m) for m in bot_posts(desk, ACME)]
+    assert any("Public answer: please retry now." in text for text in said_to_customer)
+
+
+def assert_nothing_internal_reached_the_customer(desk: DeskUnderTest) -> None:
+    """Every outbox row and every message the bot left in the customer channel."""
     # Every row the outbox sent into the customer channel is of a customer-safe kind.
     with desk.session() as session:
         rows = [
@@ -193,13 +204,50 @@ def test_a_full_day_on_a_customer_ticket_never_reaches_the_customer_with_interna
     assert not [row for row in rows if row[2] == "dropped"], "a workflow aimed something inward"
 
     # Every message the bot left in the customer channel: no internal words, no buttons, no
-    # pings, and the two answers are there.
+    # pings.
     said_to_customer = [everything_said(m) for m in bot_posts(desk, ACME)]
     for text in said_to_customer:
         for secret in SECRETS:
             assert secret.lower() not in text.lower(), (secret, text)
         assert "<!channel>" not in text and "<!here>" not in text
     assert all(buttons(m) == [] for m in bot_posts(desk, ACME))
-    assert any("Public answer: please retry now." in text for text in said_to_customer)
     # What the customer's side could see privately: nothing (ephemerals went to agents only).
     assert all(e["user"] in (AGENT, OTHER_AGENT) for e in desk.standin.ephemeral_messages(ACME))
+
+
+def test_merging_and_splitting_customer_tickets_keeps_internal_words_internal(
+    leaky_desk: DeskUnderTest,
+) -> None:
+    desk = leaky_desk
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    first = ask(desk, "Invoices fail", ts=slack_ts(start))
+    second = ask(desk, "Invoices still fail on the PDF", ts=slack_ts(start + timedelta(minutes=5)))
+    assert first.id != second.id
+    says(
+        desk,
+        "SECRET-ROOM: same root cause as the other one",
+        user=AGENT,
+        team=None,
+        channel=TRIAGE,
+        thread_ts=second.card_ts,
+    )
+
+    # Merge the second into the first.
+    choose(desk, second, MoreOption.MERGE)
+    view = opened_view(desk)
+    assert closes(submit_merge(desk, view, first))
+    desk.deliver()
+    assert load(desk, second.id).merged_into_id == first.id
+
+    # The customer answers in the merged thread; then a second problem, split off.
+    says(desk, "Any news? Also the CSV export is empty", thread_ts=second.source_ts)
+    follow_up = says(desk, "And SSO is broken for Kim", user=COLLEAGUE, thread_ts=first.source_ts)
+    desk.deliver()
+    choose(desk, first, MoreOption.SPLIT)
+    view = opened_view(desk, count=2)
+    assert closes(submit_split(desk, view, follow_up))
+    desk.deliver()
+    split = max(tickets(desk), key=lambda t: t.id)
+    assert split.id not in (first.id, second.id) and split.bridged
+
+    assert_nothing_internal_reached_the_customer(desk)
