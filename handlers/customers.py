@@ -3,15 +3,13 @@ sends the agent's words to the customer's thread (through the outbox)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
-from handlers.edit import actor_is_external, modal_request
+from handlers.edit import actor_is_external, modal_request, open_view
 from templates.customers import build_reply_modal, room_only
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
@@ -30,8 +28,6 @@ from workflows.editing import (
     encode_modal_context,
     refuse_if_not_allowed,
 )
-
-logger = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -112,14 +108,7 @@ def register(app: App, deps: Deps) -> None:
             initial=initial,
             max_reply=MAX_REPLY,
         )
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            logger.warning(
-                "could not open Reply to customer for #%s: %s",
-                request.ticket_id,
-                exc.response.get("error"),
-            )
+        open_view(client, body, view, ticket_id=request.ticket_id)
 
     def handle_submission(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any

@@ -64,7 +64,7 @@ def register(app: App, deps: Deps) -> None:
                 form=form,
             )
             view = build_edit_modal(form, deps.desk.config, private_metadata=metadata)
-            _open_view(client, body, view)
+            open_view(client, body, view, ticket_id=request.ticket_id)
 
     def open_note_modal(body: dict[str, Any], client: WebClient, context: Any) -> None:
         request = modal_request(body, Form.NOTE, home_team=context.team_id)
@@ -79,7 +79,7 @@ def register(app: App, deps: Deps) -> None:
                 thread_ts=request.reply_thread_ts,
             )
             view = build_note_modal(ref=f"#{request.ticket_id}", private_metadata=metadata)
-            _open_view(client, body, view)
+            open_view(client, body, view, ticket_id=request.ticket_id)
 
     def handle_edit_submission(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
@@ -142,14 +142,18 @@ def register(app: App, deps: Deps) -> None:
     app.view(CallbackId.NOTE_MODAL)(handle_note_submission)
 
 
-def _open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
+def open_view(
+    client: WebClient, body: dict[str, Any], view: dict[str, Any], *, ticket_id: int
+) -> None:
+    """Open an agent modal from a press; a trigger that expired (or any refusal) is logged, not
+    raised: the press was acknowledged already."""
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as exc:
         logger.warning(
             "could not open the %s modal of ticket #%s: %s",
             view.get("callback_id"),
-            (body.get("actions") or [{}])[0].get("value"),
+            ticket_id,
             exc.response.get("error"),
         )
 

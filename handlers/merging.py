@@ -9,14 +9,13 @@ within three seconds of the press.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
+from handlers.edit import actor_is_external, open_view
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId, MoreOption
 from templates.merging import build_merge_modal, build_split_modal
@@ -35,8 +34,6 @@ from workflows.merging import (
     submit_merge,
     submit_split,
 )
-
-logger = logging.getLogger(__name__)
 
 _FORMS = {MoreOption.MERGE: Form.MERGE, MoreOption.SPLIT: Form.SPLIT}
 
@@ -76,17 +73,8 @@ def open_modal(deps: Deps, body: dict[str, Any], client: WebClient, context: Any
                 if split
                 else None
             )
-    if view is None:
-        return
-    try:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as exc:
-        logger.warning(
-            "could not open the %s modal of ticket #%s: %s",
-            request.form.value,
-            request.ticket_id,
-            exc.response.get("error"),
-        )
+    if view is not None:
+        open_view(client, body, view, ticket_id=request.ticket_id)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -104,7 +92,7 @@ def register(app: App, deps: Deps) -> None:
                 ticket_id=modal.ticket_id,
                 target=_chosen(view, BlockId.MERGE_TARGET, ActionId.MERGE_TARGET),
                 agent=body["user"]["id"],
-                agent_is_external=_is_external(body, home_team=context.team_id),
+                agent_is_external=actor_is_external(body, home_team=context.team_id),
                 at=deps.desk.clock.now(),  # a submission carries no action_ts
             )
         _answer(ack, BlockId.MERGE_TARGET, Form.MERGE, modal.ticket_id, result)
@@ -123,7 +111,7 @@ def register(app: App, deps: Deps) -> None:
                 ticket_id=modal.ticket_id,
                 ts=_chosen(view, BlockId.SPLIT_MESSAGE, ActionId.SPLIT_MESSAGE),
                 agent=body["user"]["id"],
-                agent_is_external=_is_external(body, home_team=context.team_id),
+                agent_is_external=actor_is_external(body, home_team=context.team_id),
                 at=deps.desk.clock.now(),
             )
         _answer(ack, BlockId.SPLIT_MESSAGE, Form.SPLIT, modal.ticket_id, result)
@@ -171,7 +159,7 @@ def more_request(body: dict[str, Any], *, home_team: str | None) -> ModalRequest
         form=form,
         ticket_id=int(raw),
         user=(body.get("user") or {}).get("id", ""),
-        user_is_external=_is_external(body, home_team=home_team),
+        user_is_external=actor_is_external(body, home_team=home_team),
         reply_channel=channel,
         reply_thread_ts=message.get("thread_ts") or message.get("ts"),
     )
@@ -181,9 +169,3 @@ def _chosen(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
     values = (view.get("state") or {}).get("values") or {}
     state = values.get(block_id, {}).get(action_id) or {}
     return (state.get("selected_option") or {}).get("value")
-
-
-def _is_external(body: dict[str, Any], *, home_team: str | None) -> bool:
-    """A user from another workspace (Slack Connect) is never an agent."""
-    user_team = (body.get("user") or {}).get("team_id")
-    return bool(home_team and user_team and user_team != home_team)

@@ -157,20 +157,8 @@ def _group_into(
     """One more message of the burst that opened `ticket`: part of its question."""
     tickets = TicketRepository(session)
     posted_at = slack_ts_to_datetime(message.ts)
-    kept = tickets.add_message(
-        TicketMessage(
-            ticket_id=ticket.id,
-            channel=message.channel,
-            ts=message.ts,
-            author=message.user,
-            author_is_external=message.is_external,
-            text=message.text,
-            posted_at=posted_at,
-        )
-    )
-    if kept is None:
+    if not _keep_message(tickets, ticket, message, posted_at=posted_at):
         return IntakeResult(Outcome.EXISTING, ticket.id)
-    ticket.updated_at = max(ticket.updated_at, posted_at)
     tickets.log(
         ticket, EventKind.GROUPED, at=posted_at, actor=message.user, data={"ts": message.ts}
     )
@@ -580,20 +568,8 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
         if pleasantry:
             return IGNORED  # "thanks!" under a closed ticket asks for nothing
         return _open_follow_up(session, desk, message, closed=ticket)
-    kept = tickets.add_message(
-        TicketMessage(
-            ticket_id=ticket.id,
-            channel=message.channel,
-            ts=message.ts,
-            author=message.user,
-            author_is_external=message.is_external,
-            text=message.text,
-            posted_at=posted_at,
-        )
-    )
-    if kept is None:
+    if not _keep_message(tickets, ticket, message, posted_at=posted_at):
         return IntakeResult(Outcome.EXISTING, ticket.id)
-    ticket.updated_at = max(ticket.updated_at, posted_at)
     if ticket.bridged:
         kind = Mirror.CUSTOMER if message.is_external else Mirror.AGENT
         mirror_to_room(
@@ -634,6 +610,26 @@ def _note_in_room(
         data={"via": "triage_thread", "ts": message.ts},
     )
     return IntakeResult(Outcome.NOTED, ticket.id)
+
+
+def _keep_message(
+    tickets: TicketRepository, ticket: Ticket, message: SlackMessage, *, posted_at: datetime
+) -> bool:
+    """Add a message to the ticket's conversation; False when it is already there (a retry)."""
+    kept = tickets.add_message(
+        TicketMessage(
+            ticket_id=ticket.id,
+            channel=message.channel,
+            ts=message.ts,
+            author=message.user,
+            author_is_external=message.is_external,
+            text=message.text,
+            posted_at=posted_at,
+        )
+    )
+    if kept is not None:
+        ticket.updated_at = max(ticket.updated_at, posted_at)
+    return kept is not None
 
 
 def _open_follow_up(
