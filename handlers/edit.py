@@ -8,6 +8,7 @@ call that can't wait for the outbox, as its trigger expires three seconds after 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -164,10 +165,13 @@ def open_view(
 def modal_request(
     body: dict[str, Any], form: Form, *, home_team: str | None
 ) -> ModalRequest | None:
-    """A press of Edit or Internal note; None when the button carries no ticket id."""
+    """A press that opens an agent modal: a button whose value is the ticket id, or an overflow
+    option "merge:42". None when it carries no ticket id (digits only, short enough for an
+    INTEGER column)."""
     action = (body.get("actions") or [{}])[0]
-    raw = action.get("value") or ""
-    if not raw.isdigit():
+    raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    raw = raw.split(":", 1)[-1]
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
         return None
     container = body.get("container") or {}
     in_view = container.get("type") == "view"  # App Home: answers go to the DM

@@ -15,7 +15,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.deps import Deps
-from handlers.edit import actor_is_external, open_view
+from handlers.edit import actor_is_external, modal_request, open_view
+from handlers.payloads import selected_value
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId, MoreOption
 from templates.merging import build_merge_modal, build_split_modal
@@ -78,46 +79,38 @@ def open_modal(deps: Deps, body: dict[str, Any], client: WebClient, context: Any
 
 
 def register(app: App, deps: Deps) -> None:
-    def handle_merge_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
-    ) -> None:
-        modal = decode_modal_context(view.get("private_metadata"))
-        if modal is None:
-            ack()
-            return
-        with deps.transaction() as session:
-            result = submit_merge(
-                session,
-                deps.desk,
-                ticket_id=modal.ticket_id,
-                target=_chosen(view, BlockId.MERGE_TARGET, ActionId.MERGE_TARGET),
-                agent=body["user"]["id"],
-                agent_is_external=actor_is_external(body, home_team=context.team_id),
-                at=deps.desk.clock.now(),  # a submission carries no action_ts
-            )
-        _answer(ack, BlockId.MERGE_TARGET, Form.MERGE, modal.ticket_id, result)
+    def submission(form: Form, block_id: str, action_id: str) -> Any:
+        """The Merge or Split modal's submission: the chosen option goes to its workflow."""
 
-    def handle_split_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
-    ) -> None:
-        modal = decode_modal_context(view.get("private_metadata"))
-        if modal is None:
-            ack()
-            return
-        with deps.transaction() as session:
-            result = submit_split(
-                session,
-                deps.desk,
-                ticket_id=modal.ticket_id,
-                ts=_chosen(view, BlockId.SPLIT_MESSAGE, ActionId.SPLIT_MESSAGE),
-                agent=body["user"]["id"],
-                agent_is_external=actor_is_external(body, home_team=context.team_id),
-                at=deps.desk.clock.now(),
-            )
-        _answer(ack, BlockId.SPLIT_MESSAGE, Form.SPLIT, modal.ticket_id, result)
+        def handle(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+            modal = decode_modal_context(view.get("private_metadata"))
+            if modal is None:
+                ack()
+                return
+            values = (view.get("state") or {}).get("values") or {}
+            chosen = selected_value(values, block_id, action_id)
+            # Merge chooses the target ticket, Split the message to split off.
+            submit, field = (submit_merge, "target") if form == Form.MERGE else (submit_split, "ts")
+            with deps.transaction() as session:
+                result = submit(
+                    session,
+                    deps.desk,
+                    ticket_id=modal.ticket_id,
+                    **{field: chosen},
+                    agent=body["user"]["id"],
+                    agent_is_external=actor_is_external(body, home_team=context.team_id),
+                    at=deps.desk.clock.now(),  # a submission carries no action_ts
+                )
+            _answer(ack, block_id, form, modal.ticket_id, result)
 
-    app.view(CallbackId.MERGE_MODAL)(handle_merge_submission)
-    app.view(CallbackId.SPLIT_MODAL)(handle_split_submission)
+        return handle
+
+    app.view(CallbackId.MERGE_MODAL)(
+        submission(Form.MERGE, BlockId.MERGE_TARGET, ActionId.MERGE_TARGET)
+    )
+    app.view(CallbackId.SPLIT_MODAL)(
+        submission(Form.SPLIT, BlockId.SPLIT_MESSAGE, ActionId.SPLIT_MESSAGE)
+    )
 
 
 def _answer(
@@ -149,23 +142,4 @@ def _selected(body: dict[str, Any]) -> str:
 def more_request(body: dict[str, Any], *, home_team: str | None) -> ModalRequest | None:
     """A Merge or Split choice in a card's overflow menu ("merge:42"); None for anything else."""
     form = _form(body)
-    raw = _selected(body).split(":", 1)[-1]
-    if form is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        return None
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    return ModalRequest(
-        form=form,
-        ticket_id=int(raw),
-        user=(body.get("user") or {}).get("id", ""),
-        user_is_external=actor_is_external(body, home_team=home_team),
-        reply_channel=channel,
-        reply_thread_ts=message.get("thread_ts") or message.get("ts"),
-    )
-
-
-def _chosen(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
-    values = (view.get("state") or {}).get("values") or {}
-    state = values.get(block_id, {}).get(action_id) or {}
-    return (state.get("selected_option") or {}).get("value")
+    return modal_request(body, form, home_team=home_team) if form is not None else None

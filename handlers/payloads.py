@@ -65,7 +65,7 @@ def message_from_shortcut(body: dict[str, Any], *, home_team: str | None) -> Sla
     )
 
 
-def _selected(values: dict[str, Any], block: str, action: str) -> str | None:
+def selected_value(values: dict[str, Any], block: str, action: str) -> str | None:
     state = values.get(block, {}).get(action, {})
     option = state.get("selected_option")
     if option:
@@ -78,12 +78,12 @@ def intake_answers(view: dict[str, Any]) -> IntakeAnswers:
     values = (view.get("state") or {}).get("values") or {}
     block_ids = {block.get("block_id") for block in view.get("blocks", [])}
     return IntakeAnswers(
-        issue_type=_selected(values, BlockId.ISSUE_TYPE, ActionId.ISSUE_TYPE),
-        priority=_selected(values, BlockId.PRIORITY, ActionId.PRIORITY),
-        product=_selected(values, BlockId.PRODUCT, ActionId.PRODUCT),
-        description=_selected(values, BlockId.DESCRIPTION, ActionId.DESCRIPTION),
-        users_affected=_selected(values, BlockId.USERS_AFFECTED, ActionId.USERS_AFFECTED),
-        site_down=_selected(values, BlockId.SITE_DOWN, ActionId.SITE_DOWN),
+        issue_type=selected_value(values, BlockId.ISSUE_TYPE, ActionId.ISSUE_TYPE),
+        priority=selected_value(values, BlockId.PRIORITY, ActionId.PRIORITY),
+        product=selected_value(values, BlockId.PRODUCT, ActionId.PRODUCT),
+        description=selected_value(values, BlockId.DESCRIPTION, ActionId.DESCRIPTION),
+        users_affected=selected_value(values, BlockId.USERS_AFFECTED, ActionId.USERS_AFFECTED),
+        site_down=selected_value(values, BlockId.SITE_DOWN, ActionId.SITE_DOWN),
         scale_shown=BlockId.USERS_AFFECTED in block_ids,
     )
 

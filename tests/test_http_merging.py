@@ -4,7 +4,6 @@ and retried submissions, through signed requests against the Slack stand-in."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from storage.models import Ticket, TicketMessage
 from storage.repositories import TicketRepository
 from templates.ids import ActionId, BlockId, MoreOption
 from tests.conftest import TEST_CONFIG, DeskUnderTest, running_desk
+from tests.test_http_customers import opened_view, settle
 from workflows.clock import ManualClock
 
 REQUESTER, OTHER_REQUESTER = "U0ALICE", "U0CAROL"
@@ -144,20 +144,6 @@ def choose(
     return reply
 
 
-def opened_view(desk: DeskUnderTest, count: int = 1) -> dict[str, Any]:
-    calls = desk.standin.wait_for("views.open", count=count)
-    assert not calls[-1].failed, calls[-1].error
-    sent = calls[-1].args["view"]
-    [view] = [
-        v
-        for v in desk.standin.views.values()
-        if v["callback_id"] == sent["callback_id"]
-        and v["private_metadata"] == sent["private_metadata"]
-        and v["blocks"] == sent["blocks"]
-    ][-1:]
-    return dict(view)
-
-
 def options(view: dict[str, Any]) -> list[tuple[str, str]]:
     [select_block] = [b for b in view["blocks"] if b["type"] == "input"]
     return [(o["value"], o["text"]["text"]) for o in select_block["element"]["options"]]
@@ -189,11 +175,6 @@ def errors_of(reply: Reply) -> dict[str, str]:
     body = reply.json()
     assert body["response_action"] == "errors", body
     return dict(body["errors"])
-
-
-def settle() -> None:
-    """Lazy listeners (the modals) run on a thread after the ack."""
-    time.sleep(0.3)
 
 
 def thread(desk: DeskUnderTest, channel: str, thread_ts: str | None) -> list[str]:

@@ -175,11 +175,15 @@ def edit_form_for(session: Session, desk: Desk, request: ModalRequest) -> EditFo
 
 def may_open(session: Session, desk: Desk, request: ModalRequest) -> bool:
     """Whether the press's modal opens (the refusal is said by `refuse_if_not_allowed`)."""
-    ticket = TicketRepository(session).get(request.ticket_id)
-    return (
-        _refusal(session, desk, ticket, request.user, request.user_is_external, request.form)
-        is None
+    refusal = refusal_for(
+        session,
+        desk,
+        request.ticket_id,
+        request.user,
+        user_is_external=request.user_is_external,
+        form=request.form,
     )
+    return refusal is None
 
 
 def refusal_for(

@@ -121,16 +121,21 @@ def _is_bridged(desk: Desk, channel: str, *, shared: bool) -> bool:
     return desk.config.customer_channel(channel) is not None or shared
 
 
+def _has_no_room(desk: Desk, channel: str) -> bool:
+    """A customer ticket needs the triage channel for its card: without one, nothing is opened
+    (rather than posting agent buttons where the customer reads)."""
+    if desk.config.triage_channel is not None:
+        return False
+    logger.warning("a question in shared channel %s, but no triage_channel is configured", channel)
+    return True
+
+
 def _receive_customer_message(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
     """A new message in a customer channel. Only the customer's own people open tickets (ours
     talk to them there); a burst from one person is one ticket; "thanks!" is none."""
     if not message.is_external:
         return IGNORED
-    if desk.config.triage_channel is None:
-        logger.warning(
-            "a customer wrote in shared channel %s, but no triage_channel is configured",
-            message.channel,
-        )
+    if _has_no_room(desk, message.channel):
         return IGNORED
     posted_at = slack_ts_to_datetime(message.ts)
     window = desk.config.grouping_window
@@ -205,7 +210,7 @@ def open_from_reaction(
         _note_also_requested(tickets, existing, reactor, at=reacted_at)
         return IntakeResult(Outcome.EXISTING, existing.id)
     bridged = _is_bridged(desk, channel, shared=False) or tickets.is_bridged_channel(channel)
-    if bridged and desk.config.triage_channel is None:
+    if bridged and _has_no_room(desk, channel):
         return IGNORED
     ticket = _new_ticket(
         desk,
@@ -479,7 +484,7 @@ def _open_from_message(
     bridged = _is_bridged(desk, message.channel, shared=message.in_shared_channel)
     if follows is not None:
         bridged = bridged or follows.bridged
-    if bridged and desk.config.triage_channel is None:
+    if bridged and _has_no_room(desk, message.channel):
         return IGNORED
     ticket = _new_ticket(
         desk,
