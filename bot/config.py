@@ -807,6 +807,8 @@ class DeskConfig(_Section):
     feature_requests: FeatureRequests | None = None
     reactions: Reactions = Field(default_factory=Reactions)
     queues: Annotated[tuple[Queue, ...], AsList] = ()
+    # The second-line queue tickets can be escalated to; a queue named "tier2" is it by default.
+    second_line: Name | None = Field(default=None, validate_default=True)
     taxonomy: Taxonomy = Field(default_factory=Taxonomy)
     rules: Annotated[tuple[Rule, ...], AsList] = ()
     reopen_window: Duration = timedelta(days=7)
@@ -845,6 +847,14 @@ class DeskConfig(_Section):
                             f"{channel} is a customer channel; rule notices are internal",
                         )
                     )
+        for index, target in enumerate(self.engineering):
+            if target.channel in customer:
+                found.append(
+                    (
+                        ("engineering", index, "channel"),
+                        f"{target.channel} is a customer channel; engineering threads are internal",
+                    )
+                )
         for index, entry in enumerate(self.intake):
             if entry.channel in customer:
                 found.append(
@@ -863,6 +873,26 @@ class DeskConfig(_Section):
         found = _duplicates([q.name for q in value], "queues", ("name",), "queue")
         if found:
             raise _problems(found)
+        return value
+
+    @field_validator("second_line", mode="before")
+    @classmethod
+    def _second_line_default(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            queues = info.data.get("queues", ())
+            return "tier2" if any(q.name == "tier2" for q in queues) else None
+        return value
+
+    @field_validator("second_line")
+    @classmethod
+    def _second_line_is_a_queue(cls, value: str | None, info: ValidationInfo) -> str | None:
+        queues = info.data.get("queues")
+        if value is not None and queues is not None and value not in {q.name for q in queues}:
+            listed = ", ".join(q.name for q in queues) or "none"
+            raise _problem(
+                f"{value!r} is not a queue listed under queues: (listed: {listed}); the second "
+                "line needs its agents listed there"
+            )
         return value
 
     @field_validator("intake")
@@ -963,6 +993,14 @@ class DeskConfig(_Section):
         """Where to escalate about `product`: its own target, else "default", else None."""
         by_product = {e.product: e for e in self.engineering}
         return by_product.get(product or "default") or by_product.get("default")
+
+    def escalation_targets(self) -> list[tuple[str, str]]:
+        """Where a ticket can be escalated, as (kind, target): each engineering product, then
+        the second line."""
+        targets = [("engineering", e.product) for e in self.engineering]
+        if self.second_line is not None:
+            targets.append(("second_line", self.second_line))
+        return targets
 
     def queue(self, name: str) -> Queue | None:
         """The `queues:` entry of a queue name, or None (a queue with no settings)."""

@@ -129,6 +129,9 @@ class Ticket(Base):
     tags: Mapped[list[TicketTag]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketTag.tag"
     )
+    escalations: Mapped[list[Escalation]] = relationship(
+        back_populates="ticket", order_by="Escalation.id", passive_deletes=True
+    )
 
     @property
     def ref(self) -> str:
@@ -197,6 +200,71 @@ class TicketNote(Base):
     created_at: Mapped[datetime]
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class Escalation(Base):
+    """A ticket handed to engineering (a thread in a product's channel) or to the second line.
+
+    The escalation card's `(channel, card_ts)` is the engineering thread: a reply there is found
+    by that pair, one indexed lookup. A ticket may have several (two products, say)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("channel", "card_ts"),
+        Index("ix_escalations_ticket_state", "ticket_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # The product (engineering) or queue (second line) it went to.
+    target: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    # Link to the ticket's internal thread (where relays land), read before the card is posted.
+    room_link: Mapped[str | None] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    summary: Mapped[str] = mapped_column(String(200))
+    steps: Mapped[str] = mapped_column(Text, default="")
+    scale: Mapped[str] = mapped_column(String(200), default="")
+    tried: Mapped[str] = mapped_column(Text, default="")
+    escalated_by: Mapped[str] = mapped_column(String(32))
+    escalated_at: Mapped[datetime]
+    # Where the ticket was before a second-line escalation, so passing back restores it.
+    from_queue: Mapped[str | None] = mapped_column(String(64))
+    from_assignee: Mapped[str | None] = mapped_column(String(32))
+    taken_by: Mapped[str | None] = mapped_column(String(32))
+    taken_at: Mapped[datetime | None]
+    # Engineering's first response: the first reply, Take, Need info or Fixed.
+    first_response_at: Mapped[datetime | None]
+    info_requested_at: Mapped[datetime | None]
+    fixed_by: Mapped[str | None] = mapped_column(String(32))
+    fixed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None]  # withdrawn or passed back
+    close_note: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="escalations")
+
+
+class EscalationMessage(Base):
+    """A message relayed between an escalation thread and the ticket's internal thread. The
+    engineer's message `(channel, ts)` is unique, so a retried event relays it once."""
+
+    __tablename__ = "escalation_messages"
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(
+        ForeignKey("escalations.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(20))  # from_engineering | to_engineering
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    author: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
 
 
 class AgentStatus(Base):

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.models import (
     AgentStatus,
+    Escalation,
+    EscalationMessage,
     OutboxMessage,
     ProcessedEvent,
     QueueRotation,
@@ -502,3 +504,57 @@ class NoteRepository:
         return self.session.scalars(
             select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
         ).all()
+
+
+class EscalationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, escalation_id: int) -> Escalation | None:
+        return self.session.get(Escalation, escalation_id)
+
+    def add(self, escalation: Escalation) -> Escalation:
+        self.session.add(escalation)
+        self.session.flush()
+        return escalation
+
+    def by_thread(self, channel: str, thread_ts: str) -> Escalation | None:
+        """The escalation whose card is the root of this thread (one unique-index lookup)."""
+        return self.session.scalars(
+            select(Escalation).where(Escalation.channel == channel, Escalation.card_ts == thread_ts)
+        ).one_or_none()
+
+    def for_ticket(
+        self, ticket_id: int, *, states: Iterable[str] | None = None
+    ) -> list[Escalation]:
+        query = select(Escalation).where(Escalation.ticket_id == ticket_id)
+        if states is not None:
+            query = query.where(Escalation.state.in_(list(states)))
+        return list(self.session.scalars(query.order_by(Escalation.id)).all())
+
+    def add_message(self, message: EscalationMessage) -> EscalationMessage | None:
+        """Insert a relayed message; None when that Slack message was relayed already."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(message)
+                self.session.flush()
+        except IntegrityError:
+            return None
+        return message
+
+    def messages(self, escalation_id: int) -> Sequence[EscalationMessage]:
+        return self.session.scalars(
+            select(EscalationMessage)
+            .where(EscalationMessage.escalation_id == escalation_id)
+            .order_by(EscalationMessage.id)
+        ).all()
+
+    def move(self, from_ticket: int, to_ticket: int) -> int:
+        """A merged ticket's escalations carry on with the ticket that lives on."""
+        result = self.session.execute(
+            update(Escalation)
+            .where(Escalation.ticket_id == from_ticket)
+            .values(ticket_id=to_ticket)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

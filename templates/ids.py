@@ -15,6 +15,10 @@ class CallbackId(StrEnum):
     REPLY_MODAL = "reply_to_customer_modal"
     MERGE_MODAL = "merge_ticket_modal"
     SPLIT_MODAL = "split_ticket_modal"
+    ESCALATE_MODAL = "escalate_ticket_modal"
+    ENGINEERING_REPLY_SHORTCUT = "reply_to_engineering"
+    ENGINEERING_REPLY_MODAL = "reply_to_engineering_modal"
+    DE_ESCALATE_MODAL = "de_escalate_modal"
 
 
 class BlockId(StrEnum):
@@ -34,6 +38,17 @@ class BlockId(StrEnum):
     REPLY = "reply"
     MERGE_TARGET = "merge_target"
     SPLIT_MESSAGE = "split_message"
+    ESCALATION_TARGET = "escalation_target"
+    SEVERITY = "severity"
+    SUMMARY = "summary"
+    STEPS = "steps"
+    SCALE = "scale"
+    TRIED = "tried"
+    ESCALATION_ACTIONS = "escalation_actions"
+    ENGINEERING_ESCALATION = "engineering_escalation"
+    ENGINEERING_REPLY = "engineering_reply"
+    DE_ESCALATE = "de_escalate"
+    DE_ESCALATE_NOTE = "de_escalate_note"
 
 
 class ActionId(StrEnum):
@@ -64,6 +79,22 @@ class ActionId(StrEnum):
     REPLY_INPUT = "reply_input"
     MERGE_TARGET = "merge_target_select"
     SPLIT_MESSAGE = "split_message_select"
+    ESCALATE = "ticket_escalate"
+    REPLY_TO_ENGINEERING = "ticket_reply_to_engineering"
+    ESCALATION_TARGET = "escalation_target_select"
+    SEVERITY = "severity_select"
+    SUMMARY = "summary_input"
+    STEPS = "steps_input"
+    SCALE = "scale_input"
+    TRIED = "tried_input"
+    # The escalation card's buttons in the engineering channel; each carries the escalation id.
+    ESCALATION_TAKE = "escalation_take"
+    ESCALATION_NEED_INFO = "escalation_need_info"
+    ESCALATION_FIXED = "escalation_fixed"
+    ENGINEERING_ESCALATION = "engineering_escalation_select"
+    ENGINEERING_REPLY = "engineering_reply_input"
+    DE_ESCALATE = "de_escalate_choices"
+    DE_ESCALATE_NOTE = "de_escalate_note_input"
 
 
 class MoreOption(StrEnum):
@@ -73,3 +104,4 @@ class MoreOption(StrEnum):
     WAIT = "wait:"
     MERGE = "merge:"
     SPLIT = "split:"
+    DE_ESCALATE = "deescalate:"

@@ -17,10 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxMessage, Ticket, TicketMessage
-from storage.repositories import OutboxRepository, TicketRepository
+from storage.models import Escalation, OutboxMessage, Ticket, TicketMessage
+from storage.repositories import EscalationRepository, OutboxRepository, TicketRepository
 from templates.cards import build_ticket_card
 from templates.customers import customer_reply, mirror_message
+from templates.escalation import (
+    engineering_thread_message,
+    escalation_card,
+    escalation_room_message,
+)
 from templates.merging import customer_thread_message
 from templates.notices import ticket_notice
 from workflows.clock import Clock, SystemClock, slack_ts_to_datetime
@@ -54,6 +59,12 @@ class Purpose(StrEnum):
     # A top-level message in a customer channel whose thread hosts a ticket split off another
     # customer thread; where it lands becomes that ticket's source.
     CUSTOMER_THREAD = "customer_thread"
+    # Escalation: the card in an engineering channel (its thread is the engineers'), its
+    # updates, what is said in that thread for support, and what the ticket's room is told.
+    ESCALATION_CARD = "escalation_card"
+    ESCALATION_UPDATE = "escalation_update"
+    ENGINEERING_THREAD = "engineering_thread"
+    ESCALATION_ROOM = "escalation_room"
 
 
 # The only notices a customer may read in their own thread; anything else about a bridged ticket
@@ -181,6 +192,71 @@ def post_room_notice(
     )
 
 
+def post_escalation_card(session: Session, escalation: Escalation, *, now: datetime) -> None:
+    """Owe the escalation's card in its engineering channel. The link to the ticket's internal
+    thread is read first (the same row, then the card), so engineers can jump to the ticket."""
+    OutboxRepository(session).enqueue(
+        "chat.getPermalink",
+        {"_escalation": escalation.id},
+        now=now,
+        purpose=Purpose.ESCALATION_CARD,
+        ticket_id=escalation.ticket_id,
+    )
+
+
+def refresh_escalation_card(session: Session, escalation: Escalation, *, now: datetime) -> None:
+    """The escalation changed: its card shows it (a burst of changes is one `chat.update`)."""
+    outbox = OutboxRepository(session)
+    key = f"escalation:{escalation.id}"
+    if outbox.join_waiting(key):
+        return
+    outbox.enqueue(
+        "chat.update",
+        {"_escalation": escalation.id},
+        now=now,
+        purpose=Purpose.ESCALATION_UPDATE,
+        ticket_id=escalation.ticket_id,
+        coalesce_key=key,
+    )
+
+
+def post_in_engineering_thread(
+    session: Session, escalation: Escalation, kind: str, *, now: datetime, **data: Any
+) -> OutboxMessage:
+    """Say something in the escalation's thread (an agent's reply, a withdrawal), rendered and
+    escaped when sent, once the card is there."""
+    payload = {"_escalation": escalation.id, "_kind": kind, "_data": data}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage",
+        payload,
+        now=now,
+        purpose=Purpose.ENGINEERING_THREAD,
+        ticket_id=escalation.ticket_id,
+    )
+
+
+def tell_room_about_escalation(
+    session: Session,
+    ticket: Ticket,
+    escalation: Escalation,
+    kind: str,
+    *,
+    now: datetime,
+    **data: Any,
+) -> OutboxMessage:
+    """Tell the ticket's internal thread (the agents' room) about its escalation, or copy an
+    engineer's words there. Never the customer's thread: a room is internal by construction,
+    and the send-time guard drops anything aimed at a customer channel anyway."""
+    payload = {"_escalation": escalation.id, "_kind": kind, "_data": data}
+    return OutboxRepository(session).enqueue(
+        "chat.postMessage",
+        payload,
+        now=now,
+        purpose=Purpose.ESCALATION_ROOM,
+        ticket_id=ticket.id,
+    )
+
+
 def send_to_customer(
     session: Session, ticket: Ticket, *, agent: str, text: str, now: datetime
 ) -> OutboxMessage:
@@ -295,8 +371,30 @@ _RENDERED = frozenset(
         Purpose.MIRROR,
         Purpose.CUSTOMER_REPLY,
         Purpose.CUSTOMER_THREAD,
+        Purpose.ESCALATION_CARD,
+        Purpose.ESCALATION_UPDATE,
+        Purpose.ENGINEERING_THREAD,
+        Purpose.ESCALATION_ROOM,
     }
 )
+
+
+_ESCALATION_PURPOSES = frozenset(
+    {
+        Purpose.ESCALATION_CARD,
+        Purpose.ESCALATION_UPDATE,
+        Purpose.ENGINEERING_THREAD,
+        Purpose.ESCALATION_ROOM,
+    }
+)
+
+
+def room_of(ticket: Ticket) -> tuple[str | None, str | None]:
+    """Where the agents talk about a ticket: a customer ticket's triage thread, else the
+    ticket's own thread (internal tickets have no other room)."""
+    if ticket.bridged:
+        return ticket.card_channel, ticket.card_ts
+    return ticket.source_channel or ticket.card_channel, ticket.thread_ts or ticket.card_ts
 
 
 def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +450,8 @@ class DeliveryHooks:
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
         if ticket is None:
             return None
+        if row.purpose in _ESCALATION_PURPOSES:
+            return self._escalation_call(session, ticket, row)
         if row.purpose == Purpose.CARD_UPDATE:
             return self._card_update(ticket)
         if row.purpose == Purpose.THREAD_NOTICE:
@@ -399,12 +499,7 @@ class DeliveryHooks:
     def _in_room(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
         """A message for the agents: under the triage card of a customer ticket (waiting for it
         to land), or in an internal ticket's own thread."""
-        # A ticket's rows go out in order, so its card is there by now, unless it failed for good.
-        if ticket.bridged:
-            channel, thread_ts = ticket.card_channel, ticket.card_ts
-        else:
-            channel = ticket.source_channel or ticket.card_channel
-            thread_ts = ticket.thread_ts or ticket.card_ts
+        channel, thread_ts = room_of(ticket)
         if not channel or not thread_ts:
             return None
         if row.purpose == Purpose.MIRROR:
@@ -423,6 +518,70 @@ class DeliveryHooks:
             "chat.postMessage",
             {"channel": channel, "thread_ts": thread_ts, **message, "unfurl_links": False},
         )
+
+    def _escalation_call(
+        self, session: Session, ticket: Ticket, row: OutboxMessage
+    ) -> SlackCall | None:
+        """Escalation rows, rendered from the escalation as it is when they go out."""
+        escalation = EscalationRepository(session).get(row.payload["_escalation"])
+        if escalation is None:
+            return None
+        if row.purpose == Purpose.ESCALATION_ROOM:
+            channel, thread_ts = room_of(TicketRepository(session).surviving(ticket))
+            if not channel or not thread_ts:
+                return None
+            message = escalation_room_message(
+                row.payload["_kind"], escalation=escalation, ticket=ticket, **row.payload["_data"]
+            )
+            return SlackCall(
+                "chat.postMessage",
+                {"channel": channel, "thread_ts": thread_ts, **message, "unfurl_links": False},
+            )
+        if row.purpose == Purpose.ESCALATION_CARD and row.method == "chat.getPermalink":
+            channel, thread_ts = room_of(ticket)
+            if not channel or not thread_ts:
+                return SlackCall("chat.postMessage", {})  # no room to link to: post unlinked
+            return SlackCall("chat.getPermalink", {"channel": channel, "message_ts": thread_ts})
+        if not escalation.channel:
+            return None  # the second line has no channel of its own: it works in the ticket
+        card = escalation_card(escalation, ticket=ticket, config=self.config)
+        if row.purpose == Purpose.ESCALATION_CARD:
+            return SlackCall(
+                "chat.postMessage",
+                {"channel": escalation.channel, **card, "unfurl_links": False},
+            )
+        if not escalation.card_ts:
+            return None  # the card never landed
+        if row.purpose == Purpose.ESCALATION_UPDATE:
+            return SlackCall(
+                "chat.update", {"channel": escalation.channel, "ts": escalation.card_ts, **card}
+            )
+        message = engineering_thread_message(
+            row.payload["_kind"], escalation=escalation, ticket=ticket, **row.payload["_data"]
+        )
+        return SlackCall(
+            "chat.postMessage",
+            {
+                "channel": escalation.channel,
+                "thread_ts": escalation.card_ts,
+                **message,
+                "unfurl_links": False,
+            },
+        )
+
+    def _escalation_delivered(
+        self, session: Session, row: OutboxMessage, response: dict[str, Any]
+    ) -> SlackCall | None:
+        """The ticket's link is known: post the card with it. The card landed: its thread is
+        the escalation's, from now on found by `(channel, card_ts)`."""
+        escalation = EscalationRepository(session).get(row.payload["_escalation"])
+        if escalation is None:
+            return None
+        if row.method == "chat.getPermalink":
+            escalation.room_link = response.get("permalink") or escalation.room_link
+            return SlackCall("chat.postMessage", {})
+        escalation.card_ts = response.get("ts") or escalation.card_ts
+        return None
 
     def _customer_reply(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
         if not ticket.bridged:
@@ -480,6 +639,8 @@ class DeliveryHooks:
         ticket = tickets.get(row.ticket_id) if row.ticket_id else None
         if ticket is None:
             return None
+        if row.purpose == Purpose.ESCALATION_CARD:
+            return self._escalation_delivered(session, row, response)
         if row.purpose == Purpose.TICKET_CARD:
             ticket.card_channel = response.get("channel")
             ticket.card_ts = response.get("ts")
@@ -543,6 +704,14 @@ class DeliveryHooks:
                 now=now,
                 error=error,
             )
+        if ticket is not None and row.purpose == Purpose.ESCALATION_CARD:
+            if row.method == "chat.getPermalink":
+                return SlackCall("chat.postMessage", {})  # post the card without the link
+            escalation = EscalationRepository(session).get(row.payload["_escalation"])
+            if escalation is not None:
+                tell_room_about_escalation(
+                    session, ticket, escalation, "card_failed", now=now, error=error
+                )
         if ticket is not None and row.purpose == Purpose.FETCH_SOURCE:
             logger.warning("ticket %s: could not read its source message (%s)", ticket.ref, error)
         if (

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketTag
-from storage.repositories import TicketRepository
+from storage.repositories import EscalationRepository, TicketRepository
 from templates.edit_modal import MAX_PRODUCT, EditForm, edit_refusal
 from workflows.agents import is_agent
 from workflows.delivery import refresh_card, tell_privately
@@ -32,7 +32,15 @@ from workflows.desk import Desk
 from workflows.intake import MAX_USERS_AFFECTED
 from workflows.rules import MAX_TAGS, normalize_tag, route_ticket
 from workflows.triage import MAX_NOTE, Refusal
-from workflows.vocabulary import EventKind, IssueType, Priority, TicketStatus, Via
+from workflows.vocabulary import (
+    LIVE_ESCALATION_STATES,
+    EscalationKind,
+    EventKind,
+    IssueType,
+    Priority,
+    TicketStatus,
+    Via,
+)
 
 if TYPE_CHECKING:
     from bot.config import DeskConfig
@@ -61,6 +69,9 @@ class Form(StrEnum):
     REPLY = "reply"  # Reply to customer
     MERGE = "merge"
     SPLIT = "split"
+    ESCALATE = "escalate"
+    ENGINEERING_REPLY = "engineering_reply"  # Reply to engineering
+    DE_ESCALATE = "de_escalate"
 
 
 @dataclass(frozen=True)
@@ -459,6 +470,17 @@ def _refusal(
         return Refusal.MERGED
     if form != Form.NOTE and ticket.status == TicketStatus.CLOSED:
         return Refusal.CLOSED
+    if form == Form.ESCALATE:
+        if ticket.status == TicketStatus.RESOLVED:
+            return Refusal.ALREADY_RESOLVED
+        if not desk.config.escalation_targets():
+            return Refusal.NO_ESCALATION_TARGETS
+    if form in (Form.ENGINEERING_REPLY, Form.DE_ESCALATE):
+        live = EscalationRepository(session).for_ticket(ticket.id, states=LIVE_ESCALATION_STATES)
+        if form == Form.ENGINEERING_REPLY:
+            live = [e for e in live if e.kind == EscalationKind.ENGINEERING]
+        if not live:
+            return Refusal.NOT_ESCALATED
     return None
 
 

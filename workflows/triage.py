@@ -61,6 +61,10 @@ class Refusal(StrEnum):
     NOT_CUSTOMER_TICKET = "not_customer_ticket"
     MERGED = "merged"
     NOTE_TOO_LONG = "note_too_long"
+    NO_ESCALATION_TARGETS = "no_escalation_targets"
+    NOT_ESCALATED = "not_escalated"
+    NO_ESCALATION = "no_escalation"  # an escalation card whose escalation is gone
+    ESCALATION_OVER = "escalation_over"  # withdrawn or passed back: nothing left to do there
 
 
 @dataclass(frozen=True)
@@ -366,6 +370,54 @@ _CHANGES = {
     ActionKind.REOPEN: _reopen,
     ActionKind.NOTE: _note,
 }
+
+
+# --- escalation (workflows/escalation.py decides; the status changes are made here) -----------
+
+
+def mark_escalated(session: Session, ticket: Ticket, *, owner: str | None, at: datetime) -> bool:
+    """The ticket went to engineering or the second line. Whoever escalated an unassigned ticket
+    owns it (`owner`): engineering's answers come back to them."""
+    return _transition(
+        session,
+        ticket,
+        at=at,
+        where=[Ticket.status.in_(ACTIVE_STATUSES)],
+        status=TicketStatus.ESCALATED.value,
+        escalated=True,
+        assignee=func.coalesce(Ticket.assignee, owner),
+        claimed_at=func.coalesce(Ticket.claimed_at, at) if owner else Ticket.claimed_at,
+    )
+
+
+def move_to_queue(
+    session: Session, ticket: Ticket, *, queue: str, assignee: str | None, at: datetime
+) -> bool:
+    """Hand an active ticket to another queue (the second line, or back to the first)."""
+    return _transition(
+        session,
+        ticket,
+        at=at,
+        where=[Ticket.status.in_(ACTIVE_STATUSES)],
+        queue=queue,
+        assignee=assignee,
+        claimed_at=at if assignee else None,
+    )
+
+
+def end_escalation(session: Session, ticket: Ticket, *, at: datetime) -> bool:
+    """No escalation of the ticket is live any more: it is back with its agent (claimed), or
+    with its queue (open) when nobody holds it."""
+    return _transition(
+        session,
+        ticket,
+        at=at,
+        where=[Ticket.status == TicketStatus.ESCALATED],
+        status=case(
+            (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
+            else_=TicketStatus.CLAIMED.value,
+        ),
+    )
 
 
 # --- what the requester's replies do ------------------------------------------------------------

@@ -74,6 +74,15 @@ class EventKind(StrEnum):
     MERGED_INTO = "merged_into"  # on the ticket merged away
     SPLIT = "split"  # on the original: a message of it became a new ticket
     SPLIT_FROM = "split_from"  # on the new ticket
+    ESCALATED = "escalated"  # to engineering or to the second line
+    ESCALATION_TAKEN = "escalation_taken"  # an engineer took it
+    INFO_REQUESTED = "info_requested"  # engineering needs more from support
+    ENGINEERING_RESPONDED = "engineering_responded"  # engineering's first response
+    ENGINEERING_REPLIED = "engineering_replied"  # an engineer wrote in the escalation thread
+    REPLIED_TO_ENGINEERING = "replied_to_engineering"
+    ESCALATION_FIXED = "escalation_fixed"
+    DE_ESCALATED = "de_escalated"  # support withdrew an escalation
+    PASSED_BACK = "passed_back"  # the second line handed the ticket back to the first
 
 
 class Via(StrEnum):
@@ -89,6 +98,46 @@ class Via(StrEnum):
     REPLY = "reply"
     SCHEDULE = "schedule"
     SHORTCUT = "shortcut"
+
+
+class EscalationKind(StrEnum):
+    ENGINEERING = "engineering"  # a product's engineering channel
+    SECOND_LINE = "second_line"  # the second-line queue (tier 2)
+
+
+class EscalationState(StrEnum):
+    OPEN = "open"  # waiting for someone to take it
+    TAKEN = "taken"  # an engineer (or a second-line agent) is on it
+    FIXED = "fixed"  # engineering says it is fixed; back with the agent
+    WITHDRAWN = "withdrawn"  # support de-escalated it
+    PASSED_BACK = "passed_back"  # the second line handed it back to the first, with a note
+
+
+# Escalations still being worked: the ticket stays `escalated` while it has one.
+LIVE_ESCALATION_STATES = (EscalationState.OPEN, EscalationState.TAKEN)
+
+
+class Severity(StrEnum):
+    SEV1 = "sev1"
+    SEV2 = "sev2"
+    SEV3 = "sev3"
+    SEV4 = "sev4"
+
+
+SEVERITY_LABELS: dict[Severity, str] = {
+    Severity.SEV1: "SEV1 · critical, many users blocked",
+    Severity.SEV2: "SEV2 · major, a workaround is hard",
+    Severity.SEV3: "SEV3 · minor, a workaround exists",
+    Severity.SEV4: "SEV4 · cosmetic or a question",
+}
+
+# An escalation's severity starts from the ticket's priority.
+SEVERITY_FOR_PRIORITY: dict[str, Severity] = {
+    "urgent": Severity.SEV1,
+    "high": Severity.SEV2,
+    "medium": Severity.SEV3,
+    "low": Severity.SEV4,
+}
 
 
 # Statuses in which a ticket still needs work; resolved and closed ones are done.
