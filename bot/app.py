@@ -15,6 +15,7 @@ from handlers import (
     customers,
     directory,
     edit,
+    escalation,
     home,
     merging,
     messages,
@@ -45,6 +46,7 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
         edit,
         customers,
         merging,
+        escalation,
         home,
         directory,
     )

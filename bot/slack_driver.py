@@ -397,7 +397,7 @@ def initial_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
         kind = element["type"]
         if kind in ("static_select", "radio_buttons"):
             state = {"type": kind, "selected_option": element.get("initial_option")}
-        elif kind == "multi_static_select":
+        elif kind in ("multi_static_select", "checkboxes"):
             state = {"type": kind, "selected_options": element.get("initial_options", [])}
         else:
             state = {"type": kind, "value": element.get("initial_value")}

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from handlers import merging
+from handlers import escalation, merging
 from handlers.deps import Deps
 from handlers.payloads import ticket_action_from_block_action
 from templates.ids import ActionId, MoreOption
@@ -51,6 +51,9 @@ def register(app: App, deps: Deps) -> None:
         if merging.is_modal_option(body):
             merging.refuse_if_not_allowed_to(deps, body, context)
             return
+        if escalation.is_de_escalate_option(body):
+            escalation.refuse_de_escalate(deps, body, context)
+            return
         value = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
         kind = next((k for prefix, k in _MORE.items() if value.startswith(prefix)), None)
         if kind is not None:
@@ -59,6 +62,8 @@ def register(app: App, deps: Deps) -> None:
     def open_more_modal(body: dict[str, Any], client: WebClient, context: Any) -> None:
         if merging.is_modal_option(body):
             merging.open_modal(deps, body, client, context)
+        elif escalation.is_de_escalate_option(body):
+            escalation.open_de_escalate_modal(deps, body, client, context)
 
     app.action(ActionId.CLAIM)(handle_claim)
     app.action(ActionId.RESOLVE)(handle_resolve)

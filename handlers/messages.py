@@ -9,6 +9,7 @@ from slack_bolt import App
 from handlers.deps import Deps
 from handlers.payloads import CONVERSATION_SUBTYPES, message_from_event
 from workflows.clock import slack_ts_to_datetime
+from workflows.escalation import relay_from_engineering
 from workflows.intake import (
     delete_message,
     edit_message,
@@ -59,7 +60,10 @@ def register(app: App, deps: Deps) -> None:
         if message is None:
             return
         with deps.transaction() as session:
-            if is_first_delivery(session, body.get("event_id"), desk=deps.desk):
+            if not is_first_delivery(session, body.get("event_id"), desk=deps.desk):
+                return
+            # A reply in an escalation's thread goes to the ticket's room; anything else is intake.
+            if relay_from_engineering(session, deps.desk, message) is None:
                 receive_message(session, deps.desk, message)
 
     def handle_app_mention(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:

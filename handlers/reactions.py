@@ -1,5 +1,6 @@
 """Listeners for `reaction_added` and `reaction_removed`: the ticket emoji opens a ticket from any
-message; the claim and resolve emoji work the ticket whose message or card they are put on."""
+message; the claim and resolve emoji work the ticket whose message or card they are put on, and
+the escalate emoji escalates it to its default target."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_bolt import App
 
 from handlers.deps import Deps
 from workflows.clock import slack_ts_to_datetime
+from workflows.escalation import escalate_by_reaction
 from workflows.intake import is_first_delivery, open_from_reaction
 from workflows.triage import react
 
@@ -27,6 +29,8 @@ def register(app: App, deps: Deps) -> None:
         removed = event.get("type") == "reaction_removed"
         reacted_at = slack_ts_to_datetime(event.get("event_ts") or item["ts"])
         is_ticket_emoji = name == deps.desk.config.reactions.ticket
+        user_team = event.get("user_team")
+        user_is_external = bool(user_team) and user_team != context.team_id
         if is_ticket_emoji and (removed or not event.get("item_user")):
             return  # no human author (a bot's or a workflow's message), or an emoji taken back
         with deps.transaction() as session:
@@ -45,6 +49,18 @@ def register(app: App, deps: Deps) -> None:
                     and event.get("item_user_team") != context.team_id,
                 )
                 return
+            if name == deps.desk.config.reactions.escalate:
+                if not removed:
+                    escalate_by_reaction(
+                        session,
+                        deps.desk,
+                        channel=item["channel"],
+                        ts=item["ts"],
+                        user=event["user"],
+                        at=reacted_at,
+                        user_is_external=user_is_external,
+                    )
+                return
             react(
                 session,
                 deps.desk,
@@ -53,8 +69,7 @@ def register(app: App, deps: Deps) -> None:
                 ts=item["ts"],
                 user=event["user"],
                 at=reacted_at,
-                user_is_external=bool(event.get("user_team"))
-                and event.get("user_team") != context.team_id,
+                user_is_external=user_is_external,
                 removed=removed,
             )
 

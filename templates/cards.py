@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from templates.escalation import target_label
 from templates.ids import ActionId, BlockId, MoreOption
 from templates.render import render_message
 from templates.wording import format_days, format_duration, format_hours
 from workflows.vocabulary import (
     ACTIVE_STATUSES,
     ISSUE_TYPE_LABELS,
+    LIVE_ESCALATION_STATES,
     PRIORITY_LABELS,
     STATUS_LABELS,
+    EscalationKind,
     IssueType,
     Priority,
     TicketStatus,
@@ -56,6 +59,11 @@ class TicketCard:
     can_reply: bool
     can_merge: bool
     can_split: bool
+    can_escalate: bool
+    can_reply_to_engineering: bool
+    can_de_escalate: bool
+    passes_back: bool  # a live escalation is the second line's: de-escalating passes it back
+    escalations: list[dict[str, str | None]]  # the live ones: where, to whom
     reopen_window: str
 
 
@@ -76,8 +84,23 @@ def describe_business_hours(config: DeskConfig) -> str | None:
     return f"business hours, {days} {span} {config.timezone}"
 
 
+def live_escalations(ticket: Ticket) -> list[dict[str, str | None]]:
+    """Where the ticket is escalated now, for its card: target, channel, who took it."""
+    return [
+        {
+            "target": target_label(e.kind, e.target),
+            "kind": e.kind,
+            "channel": e.channel,
+            "taken_by": e.taken_by,
+        }
+        for e in ticket.escalations
+        if e.state in LIVE_ESCALATION_STATES
+    ]
+
+
 def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: bool) -> TicketCard:
     priority = Priority(ticket.priority)
+    escalations = live_escalations(ticket)
     target = config.sla_for(priority)
     status = TicketStatus(ticket.status)
     active = status in ACTIVE_STATUSES
@@ -113,6 +136,12 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         can_reply=ticket.bridged and status != TicketStatus.CLOSED,
         can_merge=status != TicketStatus.CLOSED,
         can_split=status != TicketStatus.CLOSED,
+        can_escalate=active and bool(config.escalation_targets()),
+        can_reply_to_engineering=active
+        and any(e["kind"] == EscalationKind.ENGINEERING for e in escalations),
+        can_de_escalate=active and bool(escalations),
+        passes_back=any(e["kind"] == EscalationKind.SECOND_LINE for e in escalations),
+        escalations=escalations,
         reopen_window=format_duration(config.reopen_window),
     )
 
