@@ -19,8 +19,8 @@ from bot.server import create_http_server, create_wsgi_app
 from bot.slack_driver import SlackDriver, initial_values, select_value, text_value
 from bot.standin import RecordedCall, SlackStandin
 from storage.migrate import upgrade_schema
-from storage.models import Ticket
-from storage.repositories import NoteRepository, TicketRepository
+from storage.models import Escalation, Ticket
+from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
 from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
@@ -68,6 +68,9 @@ CHANNELS = {
     "C0SALES": "sales-floor",
     "C0TRIAGE": "support-triage",
     "C0ACME": "acme",
+    "C0ENG": "eng",
+    "C0ENGBILL": "eng-billing",
+    "C0ENGSSO": "eng-sso",
 }
 # Slack Connect: #acme is shared with Acme Corp's workspace; its people belong to their team.
 SHARED_CHANNELS = {"C0ACME"}
@@ -80,6 +83,8 @@ PEOPLE = {
     "U0SAM": "Sam (support agent)",
     "U0PRIYA": "Priya (support agent)",
     "U0ACMEJO": "Jo (Acme Corp, customer)",
+    "U0MAX": "Max (engineer)",
+    "U0LEE": "Lee (billing engineer)",
 }
 
 
@@ -162,6 +167,18 @@ class Demo:
         )
         self.deliver()
         self.latencies.append(time.perf_counter() - started)
+
+    def press_escalation(self, user: str, escalation_id: int, action_id: str) -> None:
+        """Press a button on an escalation's card in its engineering channel."""
+        with self.runtime.session_factory.begin() as session:
+            escalation = EscalationRepository(session).get(escalation_id)
+            assert escalation is not None and escalation.channel
+            channel, ts = escalation.channel, escalation.card_ts
+        card = next(m for m in self.standin.messages(channel) if m["ts"] == ts)
+        self.slack.press(
+            user=user, message=card, channel=channel, action_id=action_id, value=str(escalation_id)
+        )
+        self.deliver()
 
     def deliver(self) -> None:
         self.runtime.dispatcher.drain()
@@ -395,11 +412,12 @@ def play(demo: Demo) -> None:
     demo.press("U0PRIYA", demo.ticket(2), ActionId.RESOLVE)
 
     play_customer_channel(demo)
+    play_escalation(demo)
 
-    demo.step("10. Sam opens the supportbot App Home tab")
+    demo.step("11. Sam opens the supportbot App Home tab")
     demo.timed_event(demo.slack.app_home_opened(user="U0SAM"))
 
-    demo.step("11. A week later the closing job closes resolved tickets")
+    demo.step("12. A week later the closing job closes resolved tickets")
     week_later = demo.runtime.desk.clock.now() + timedelta(days=7, minutes=5)
     with demo.runtime.session_factory.begin() as session:
         closed = close_expired(session, demo.runtime.desk, now=week_later)
@@ -457,6 +475,113 @@ def play_customer_channel(demo: Demo) -> None:
     new = _count_tickets(demo) - tickets_before
     opened_too = "no new ticket" if new == 0 else f"{new} new ticket(s)"
     say(f"   → a pleasantry: copied to the agents' room; {opened_too}, nothing to answer")
+
+
+def play_escalation(demo: Demo) -> None:
+    say = demo.say
+    demo.step("10. Escalation: engineering answers in its own thread, and the answers flow back")
+    acme = _ticket_from(demo, "C0ACME")
+    say(f"   Priya presses Escalate on the triage card of {acme.ref} (Acme's export)")
+    view = _open_form(demo, "U0PRIYA", acme, ActionId.ESCALATE, CallbackId.ESCALATE_MODAL)
+    values = initial_values(view)
+    values[BlockId.SUMMARY] = {ActionId.SUMMARY: text_value("Nightly CSV export fails for Acme")}
+    values[BlockId.STEPS] = {
+        ActionId.STEPS: text_value("Run the nightly export for an account with >5M rows.")
+    }
+    values[BlockId.TRIED] = {ActionId.TRIED: text_value("Raised the row limit to 5M; reran.")}
+    say("   Priya keeps the target and severity the form suggests, writes a summary and submits")
+    demo.slack.submit_view(user="U0PRIYA", view=view, values=values)
+    demo.deliver()
+    escalation = _escalations(demo, acme.id)[-1]
+    demo.person_posts(
+        "U0MAX",
+        "C0ENG",
+        "Found it: the export worker runs out of memory past 4M rows. Fix is deploying now.",
+        thread_ts=escalation.card_ts,
+    )
+    say("   → copied to the agents' room in #support-triage only; #acme sees none of it")
+
+    billing = _ticket_from(demo, "C0BILLING")
+    assignee = PEOPLE.get(billing.assignee or "", "nobody")
+    say(f"   Sam reacts :rotating_light: on the card of {billing.ref} (Carol's invoices page)")
+    demo.react(
+        "U0SAM",
+        "rotating_light",
+        channel=billing.card_channel or "",
+        ts=billing.card_ts or "",
+        author="U0CAROL",
+    )
+    escalation = _escalations(demo, billing.id)[-1]
+    say(
+        "   → its product is Billing, so it went to #eng-billing at once, with the ticket's details"
+    )
+    say("   Lee (billing engineer) presses Take, then Need info")
+    demo.press_escalation("U0LEE", escalation.id, ActionId.ESCALATION_TAKE)
+    demo.press_escalation("U0LEE", escalation.id, ActionId.ESCALATION_NEED_INFO)
+    demo.person_posts(
+        "U0LEE",
+        "C0ENGBILL",
+        "Which invoice IDs fail? Any from before May?",
+        thread_ts=escalation.card_ts,
+    )
+    say(f"   {assignee} presses Reply to engineering on the card and answers")
+    view = _open_form(
+        demo,
+        billing.assignee or "U0SAM",
+        demo.ticket(billing.id),
+        ActionId.REPLY_TO_ENGINEERING,
+        CallbackId.ENGINEERING_REPLY_MODAL,
+    )
+    demo.slack.submit_view(
+        user=billing.assignee or "U0SAM",
+        view=view,
+        values={
+            BlockId.ENGINEERING_REPLY: {
+                ActionId.ENGINEERING_REPLY: text_value("All of them since the 1st, e.g. INV-2291.")
+            }
+        },
+    )
+    demo.deliver()
+    say("   Lee presses Fixed")
+    demo.press_escalation("U0LEE", escalation.id, ActionId.ESCALATION_FIXED)
+    billing = demo.ticket(billing.id)
+    with demo.runtime.session_factory.begin() as session:
+        fixed = EscalationRepository(session).get(escalation.id)
+        assert fixed is not None
+        times = ", ".join(
+            f"{label} {moment:%H:%M:%S}" if moment else f"{label} —"
+            for label, moment in (
+                ("escalated", fixed.escalated_at),
+                ("engineering's first response", fixed.first_response_at),
+                ("fixed", fixed.fixed_at),
+            )
+        )
+    say(
+        f"   → {billing.ref} is {billing.status} again, with "
+        f"{PEOPLE.get(billing.assignee or '', 'nobody')}; kept for the digests: {times} (UTC)"
+    )
+
+
+def _ticket_from(demo: Demo, channel: str) -> Ticket:
+    with demo.runtime.session_factory.begin() as session:
+        found = [r["id"] for r in export_records(session) if r["channel"] == channel]
+    return demo.ticket(found[-1])
+
+
+def _escalations(demo: Demo, ticket_id: int) -> list[Escalation]:
+    with demo.runtime.session_factory.begin() as session:
+        return EscalationRepository(session).for_ticket(ticket_id)
+
+
+def _open_form(
+    demo: Demo, user: str, ticket: Ticket, action_id: str, callback_id: str
+) -> dict[str, Any]:
+    """Press a card button that opens a modal, and return the modal Slack opened."""
+    opened_before = len(demo.standin.calls("views.open"))
+    demo.press(user, ticket, action_id)
+    demo.standin.wait_for("views.open", count=opened_before + 1)
+    demo.report_bot()
+    return [v for v in demo.standin.views.values() if v["callback_id"] == callback_id][-1]
 
 
 def _count_tickets(demo: Demo) -> int:

@@ -188,6 +188,13 @@ def test_demo_plays_the_scripted_day(env: dict[str, str]) -> None:
         "Everything in #acme, what Acme Corp sees: 2 messages of their own, 1 acknowledgement, "
         "1 reply an agent sent; nothing else." in lines
     )
+    # Escalation: the card in #eng, the engineer's answer copied to the triage thread only, and
+    # a billing escalation by emoji that engineering fixes and hands back.
+    assert "   bot → #eng:" in lines and "   bot → #eng-billing:" in lines
+    relayed = lines.index("        :speech_balloon: <@U0MAX> replied in *Engineering* (<#C0ENG>):")
+    assert lines[relayed - 1] == "   bot → #support-triage [agents only], in the thread:"
+    assert "   → #3 is claimed again, with Sam (support agent); kept for the digests" in out
+    assert "        >All of them since the 1st, e.g. INV-2291." in lines
 
 
 def _free_port() -> int:
