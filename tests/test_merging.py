@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from bot.config import DeskConfig, parse_config
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketTag
-from storage.repositories import OutboxRepository, TicketRepository
+from storage.repositories import EscalationRepository, OutboxRepository, TicketRepository
 from templates.merging import (
     MAX_LABEL,
     MergeCandidate,
@@ -34,6 +34,7 @@ from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import DeliveryHooks, Purpose, SlackCall
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest
+from workflows.escalation import EscalationAnswers, escalate, relay_from_engineering
 from workflows.intake import Outcome, SlackMessage, receive_message
 from workflows.merging import (
     MergeResult,
@@ -43,7 +44,7 @@ from workflows.merging import (
     submit_split,
 )
 from workflows.triage import Refusal
-from workflows.vocabulary import EventKind, TicketStatus
+from workflows.vocabulary import EventKind, TicketStatus, Via
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 REQUESTER, OTHER_REQUESTER = "U0REQ1", "U0REQ2"
@@ -890,3 +891,48 @@ def test_the_customer_thread_message_is_escaped_and_says_nothing_internal() -> N
         ">&lt;!here&gt; pay &lt;https://evil.example|here&gt;\n"
         "We'll follow up on it in this thread."
     )
+
+
+def test_a_merged_tickets_escalation_carries_on_with_the_ticket_that_lives_on(
+    session_factory: SessionFactory, desk: Desk, slack: FakeSlack
+) -> None:
+    sf = session_factory
+    target = ask(sf, desk, when=minutes(0), text="Export fails")
+    ticket = ask(sf, desk, when=minutes(10), text="Export still fails")
+    slack.deliver()
+    set_fields(sf, target, assignee=AGENT2, status="claimed")
+    with sf.begin() as session:
+        escalated = escalate(
+            session,
+            desk,
+            EscalationAnswers(target="engineering:API", severity="sev2", summary="Export fails"),
+            ticket_id=ticket,
+            agent=AGENT,
+            at=minutes(20),
+            via=Via.MODAL,
+        )
+    assert escalated.done and escalated.escalation_id is not None
+    slack.deliver()
+
+    assert merge(sf, desk, ticket, target).done
+    kept = load(sf, target)
+    assert (kept.status, kept.assignee, kept.escalated) == ("escalated", AGENT2, True)
+    with sf.begin() as session:
+        escalation = EscalationRepository(session).get(escalated.escalation_id)
+        assert escalation is not None and escalation.ticket_id == target
+        channel, card_ts = escalation.channel, escalation.card_ts
+    assert channel == "C0ENGAPI" and card_ts
+
+    # An engineer's reply lands in the room of the ticket that lives on.
+    before = last_row_id(sf)
+    message = SlackMessage(
+        channel=channel,
+        ts=datetime_to_slack_ts(minutes(70)),
+        user="U0ENG",
+        text="On it",
+        thread_ts=card_ts,
+    )
+    with sf.begin() as session:
+        assert relay_from_engineering(session, desk, message) == escalated.escalation_id
+    [room] = [t for purpose, t, _ in rows_after(sf, before) if purpose == Purpose.ESCALATION_ROOM]
+    assert room == target

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketMessage
-from storage.repositories import TicketRepository
+from storage.repositories import EscalationRepository, TicketRepository
 from templates.merging import (
     MAX_OPTIONS,
     MergeCandidate,
@@ -47,8 +47,9 @@ from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest, refusal_for
 from workflows.intake import MAX_DESCRIPTION
 from workflows.rules import add_tags, route_ticket
-from workflows.triage import Refusal
+from workflows.triage import Refusal, mark_escalated
 from workflows.vocabulary import (
+    LIVE_ESCALATION_STATES,
     STATUS_LABELS,
     EventKind,
     IntakeSource,
@@ -236,6 +237,11 @@ def merge_ticket(
         actor=agent,
         data={"via": Via.MODAL.value, "into": target.id},
     )
+    if EscalationRepository(session).move(ticket.id, target.id):
+        # Engineering carries on with the ticket that lives on: its answers land in that room.
+        session.expire(target, ["escalations"])
+        if any(e.state in LIVE_ESCALATION_STATES for e in target.escalations):
+            mark_escalated(session, target, owner=agent, at=at)
     now = desk.clock.now()
     post_thread_notice(session, ticket, "merged", now=now, into=target.ref, actor=agent)
     post_room_notice(session, target, "merged_here", now=now, actor=agent, into=_about(ticket))
