@@ -16,12 +16,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.config import parse_config
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketMessage
-from storage.repositories import TicketRepository
+from storage.repositories import EscalationRepository, TicketRepository
 from tests.conftest import TEST_CONFIG, run_together
 from workflows.agents import is_agent, refresh_usergroup
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import DeliveryHooks, Purpose
 from workflows.desk import Desk
+from workflows.escalation import EscalationAnswers, escalate
 from workflows.intake import IntakeResult, Outcome, SlackMessage, receive_message
 from workflows.triage import (
     ActionKind,
@@ -1093,3 +1094,34 @@ def test_automatic_assignment_never_takes_a_claimed_ticket(
         assert auto_assign(session, desk, ticket, at=minutes(1)) is None
     after = load(session_factory, ticket_id)
     assert (after.assignee, after.status) == ("U0CLAIMER", "claimed")
+
+
+def test_resolving_an_escalated_ticket_tells_engineering_and_keeps_the_escalation_open(
+    session_factory: SessionFactory, desk: Desk
+) -> None:
+    sf = session_factory
+    ticket_id, _ = claimed_ticket(sf, desk)
+    with sf.begin() as session:
+        escalated = escalate(
+            session,
+            desk,
+            EscalationAnswers(target="engineering:default", severity="sev3", summary="Export"),
+            ticket_id=ticket_id,
+            agent=AGENT1,
+            at=minutes(10),
+            via=Via.MODAL,
+        )
+    assert escalated.done
+    deliver(sf)
+    before = last_row_id(sf)
+
+    assert act(sf, desk, ActionKind.RESOLVE, ticket_id, AGENT1, minutes(20)).done
+
+    told = [r for r in rows_after(sf, before) if r[1] == Purpose.ENGINEERING_THREAD]
+    assert [(r[2], r[3]["_kind"], r[3]["_data"]) for r in told] == [
+        (ticket_id, "ticket_resolved", {"author": AGENT1})
+    ]
+    with sf.begin() as session:
+        [escalation] = EscalationRepository(session).for_ticket(ticket_id)
+        assert escalation.state == "open"
+    assert load(sf, ticket_id).status == "resolved"

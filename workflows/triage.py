@@ -18,17 +18,25 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketEvent, TicketNote
-from storage.repositories import NoteRepository, TicketRepository
+from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
 from templates.notices import refusal_notice
 from workflows.agents import is_agent, pick_assignee
 from workflows.delivery import (
+    post_in_engineering_thread,
     post_thread_notice,
     publish_home,
     refresh_card,
     tell_privately,
 )
 from workflows.desk import Desk
-from workflows.vocabulary import ACTIVE_STATUSES, EventKind, TicketStatus, Via
+from workflows.vocabulary import (
+    ACTIVE_STATUSES,
+    LIVE_ESCALATION_STATES,
+    EscalationKind,
+    EventKind,
+    TicketStatus,
+    Via,
+)
 
 MAX_NOTE = 3000
 
@@ -314,6 +322,14 @@ def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction)
     _log(session, ticket, EventKind.RESOLVED, action)
     post_thread_notice(session, ticket, "resolved", now=desk.clock.now(), actor=action.actor)
     refresh_card(session, ticket, now=desk.clock.now())
+    for escalation in EscalationRepository(session).for_ticket(
+        ticket.id, states=LIVE_ESCALATION_STATES
+    ):
+        # Engineering may still be on the bug: they hear the requester has an answer.
+        if escalation.kind == EscalationKind.ENGINEERING:
+            post_in_engineering_thread(
+                session, escalation, "ticket_resolved", now=desk.clock.now(), author=action.actor
+            )
     return None
 
 
