@@ -131,6 +131,7 @@ def test_manifest_declares_the_contract_surface() -> None:
     assert shortcuts == {
         ("Create ticket", "message", CallbackId.CREATE_TICKET_SHORTCUT),
         ("Reply to customer", "message", CallbackId.REPLY_SHORTCUT),
+        ("Reply to engineering", "message", CallbackId.ENGINEERING_REPLY_SHORTCUT),
     }
     assert data["settings"]["interactivity"]["is_enabled"] is True
     scopes = set(data["oauth_config"]["scopes"]["bot"])
