@@ -202,3 +202,27 @@ def test_utc_datetime_rejects_naive_values(session_factory: SessionFactory) -> N
     assert "naive" in str(raised.value.orig)
     with session_factory.begin() as session:
         assert session.get(ProcessedEvent, "Ev-naive") is None
+
+
+def test_a_reply_in_an_engineering_thread_finds_its_escalation_by_index(engine: Engine) -> None:
+    """Relaying is a lookup, not a scan: `(channel, card_ts)` is the escalations' unique index,
+    and the relayed messages' `(channel, ts)` too."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(
+                str(row[-1])
+                for row in connection.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT * FROM escalations "
+                        "WHERE channel = 'C0ENG' AND card_ts = '1.2'"
+                    )
+                )
+            )
+            assert "SEARCH escalations USING INDEX" in plan, plan
+            assert "(channel=? AND card_ts=?)" in plan, plan
+        unique = {
+            tuple(c["column_names"])
+            for table in ("escalations", "escalation_messages")
+            for c in inspect(connection).get_unique_constraints(table)
+        }
+    assert {("channel", "card_ts"), ("channel", "ts")} <= unique
