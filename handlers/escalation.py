@@ -121,7 +121,9 @@ def register(app: App, deps: Deps) -> None:
             text = _refusal_text(result.refusal.value, modal.ticket_id, Form.ESCALATE)
             ack(response_action="errors", errors={BlockId.ESCALATION_TARGET: text})
         elif result.errors:
-            errors = {_ESCALATION_BLOCKS[name][0]: text for name, text in result.errors.items()}
+            errors = {
+                str(_ESCALATION_BLOCKS[name][0]): text for name, text in result.errors.items()
+            }
             ack(response_action="errors", errors=errors)
         else:
             ack()

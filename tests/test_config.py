@@ -590,3 +590,70 @@ def test_parse_duration_rejects(text: str) -> None:
 def test_parse_duration_rejects_non_text() -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(15)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------------
+# Escalation: the second line and engineering channels
+
+
+def test_second_line_defaults_to_a_queue_named_tier2() -> None:
+    with_tier2 = parse_config({"queues": [{"name": "general"}, {"name": "tier2"}]})
+    without = parse_config({"queues": [{"name": "general"}, {"name": "tier3"}]})
+
+    assert with_tier2.second_line == "tier2"
+    assert without.second_line is None
+    assert parse_config({}).second_line is None
+    assert parse_config({"queues": [{"name": "tier2"}], "second_line": None}).second_line == (
+        "tier2"
+    )
+
+
+def test_explicit_second_line_names_a_listed_queue() -> None:
+    config = parse_config(
+        {
+            "engineering": [{"product": "default", "channel": "C0ENG"}],
+            "queues": [{"name": "tier2"}, {"name": "experts"}],
+            "second_line": "experts",
+        }
+    )
+    assert config.second_line == "experts"
+    assert config.escalation_targets() == [("engineering", "default"), ("second_line", "experts")]
+    assert parse_config({}).escalation_targets() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "listed"),
+    [
+        ({"queues": [{"name": "general"}], "second_line": "tier2"}, "general"),
+        ({"second_line": "tier2"}, "none"),
+    ],
+)
+def test_second_line_naming_an_unlisted_queue_is_a_problem(data: Any, listed: str) -> None:
+    problems = problems_of(data)
+    assert set(problems) == {"second_line"}, problems
+    assert "'tier2' is not a queue listed under queues" in problems["second_line"]
+    assert f"(listed: {listed})" in problems["second_line"]
+
+
+def test_engineering_channel_may_not_be_a_customer_channel() -> None:
+    problems = problems_of(
+        {
+            "triage_channel": "C0TRIAGE",
+            "customer_channels": [{"channel": "C0ACME", "customer": "Acme Corp"}],
+            "engineering": [
+                {"product": "default", "channel": "C0ENG"},
+                {"product": "API", "channel": "C0ACME"},
+            ],
+        }
+    )
+    assert set(problems) == {"engineering[1].channel"}, problems
+    assert "C0ACME is a customer channel" in problems["engineering[1].channel"]
+
+    first = problems_of(
+        {
+            "triage_channel": "C0TRIAGE",
+            "customer_channels": [{"channel": "C0ACME", "customer": "Acme Corp"}],
+            "engineering": [{"product": "default", "channel": "C0ACME"}],
+        }
+    )
+    assert set(first) == {"engineering[0].channel"}, first

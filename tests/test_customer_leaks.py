@@ -18,7 +18,7 @@ from bot.config import parse_config
 from bot.slack_driver import initial_values, select_value, text_value
 from bot.standin import SlackStandin
 from storage.models import OutboxMessage
-from templates.ids import ActionId, BlockId, MoreOption
+from templates.ids import ActionId, BlockId, CallbackId, MoreOption
 from tests.conftest import TEST_CONFIG, DeskUnderTest, running_desk
 from tests.test_http_customers import (
     ACME,
@@ -33,6 +33,7 @@ from tests.test_http_customers import (
     load,
     opened_view,
     press_on_card,
+    room,
     says,
     settle,
     slack_ts,
@@ -40,9 +41,31 @@ from tests.test_http_customers import (
     tickets,
     triage_card,
 )
+from tests.test_http_escalation import (
+    ENGINEER,
+    ENGINEER2,
+    choose_de_escalate,
+    de_escalate_values,
+    eng_card,
+    eng_thread,
+    engineer_says,
+    escalation,
+    escalations,
+    open_modal,
+    press_step,
+    reply_values,
+)
 from tests.test_http_merging import choose, closes, submit_merge, submit_split
 from workflows.clock import ManualClock
-from workflows.delivery import CUSTOMER_SAFE_PURPOSES
+from workflows.delivery import CUSTOMER_SAFE_PURPOSES, Purpose
+
+ENG, ENG_BILLING = "C0ENG", "C0ENGBILL"
+ESCALATION_PURPOSES = {
+    Purpose.ESCALATION_CARD,
+    Purpose.ESCALATION_UPDATE,
+    Purpose.ENGINEERING_THREAD,
+    Purpose.ESCALATION_ROOM,
+}
 
 SECRETS = (
     "SECRET-ROOM",
@@ -52,6 +75,17 @@ SECRETS = (
     "SECRET-RULE",
     "P1-internal",
     "vip-queue",
+    # Escalation: what agents tell engineering, what engineers answer, why it was withdrawn,
+    # and where engineering works.
+    "SECRET-ENG-SUMMARY",
+    "SECRET-ENG-STEPS",
+    "SECRET-ENG-TRIED",
+    "ENGINEER-SAYS-ROOT-CAUSE",
+    "ENGINEER-BILLING-SAYS",
+    "AGENT-TO-ENGINEERING",
+    "SECRET-SHORTCUT-DRAFT",
+    "INTERNAL-DEESCALATE-NOTE",
+    "C0ENG",
 )
 
 
@@ -251,3 +285,183 @@ def test_merging_and_splitting_customer_tickets_keeps_internal_words_internal(
     assert split.id not in (first.id, second.id) and split.bridged
 
     assert_nothing_internal_reached_the_customer(desk)
+
+
+def test_escalating_a_customer_ticket_keeps_engineering_internal(
+    leaky_desk: DeskUnderTest,
+) -> None:
+    """Issue 6: an engineer's words never reach a customer channel. Two escalations of a
+    customer ticket (by modal, then by emoji to another product), engineers answering in their
+    threads, Take / Need info / Fixed, Reply to engineering by button and by shortcut, one
+    escalation withdrawn with a note, and the customer writing all along."""
+    desk = leaky_desk
+    ticket = ask(desk, "Our <!channel> invoices fail with error 500\nSince 9am, every invoice")
+    says(
+        desk,
+        "SECRET-ROOM: looks like the ledger",
+        user=AGENT,
+        team=None,
+        channel=TRIAGE,
+        thread_ts=ticket.card_ts,
+    )
+    press_on_card(desk, ticket, ActionId.CLAIM)
+    desk.deliver()
+
+    # 1. Escalate by button and modal, to the default engineering channel, with internal words.
+    view = open_modal(desk, lambda: press_on_card(desk, ticket, ActionId.ESCALATE))
+    assert view["callback_id"] == CallbackId.ESCALATE_MODAL
+    values = initial_values(view)
+    assert values[BlockId.ESCALATION_TARGET][ActionId.ESCALATION_TARGET]["selected_option"][
+        "value"
+    ] == ("engineering:default")
+    values[BlockId.SUMMARY] = {ActionId.SUMMARY: text_value("SECRET-ENG-SUMMARY ledger lock")}
+    values[BlockId.STEPS] = {ActionId.STEPS: text_value("SECRET-ENG-STEPS <!channel> run it")}
+    values[BlockId.TRIED] = {ActionId.TRIED: text_value("SECRET-ENG-TRIED <!channel> retries")}
+    assert closes(desk.slack.submit_view(user=AGENT, view=view, values=values))
+    desk.deliver()
+    [default] = escalations(desk, ticket.id)
+    assert default.channel == ENG
+    assert "SECRET-ENG-SUMMARY" in everything_said(eng_card(desk, default))
+
+    # The customer keeps writing in their thread.
+    says(desk, "Any news? Customers are waiting", thread_ts=ticket.source_ts)
+    desk.deliver()
+
+    # 2. The product becomes Billing (Edit modal), then the escalate emoji on the customer's
+    # own message escalates to Billing engineering by default.
+    edit_view = open_modal(desk, lambda: press_on_card(desk, ticket, ActionId.EDIT))
+    values = initial_values(edit_view)
+    values[BlockId.PRODUCT] = {ActionId.PRODUCT: text_value("Billing")}
+    edit = desk.slack.submit_view(user=AGENT, view=edit_view, values=values)
+    assert edit.status == 200 and not edit.json(), edit.body
+    desk.deliver()
+    assert load(desk, ticket.id).product == "Billing"
+    emoji = desk.slack.reaction_event(
+        user=AGENT,
+        reaction="rotating_light",
+        channel=ACME,
+        ts=str(ticket.source_ts),
+        item_user=ticket.requester,
+        event_ts=desk.standin.next_ts(),
+    )
+    assert desk.slack.send_event(emoji, shared=True).status == 200
+    desk.deliver()
+    first, billing = escalations(desk, ticket.id)
+    assert first.id == default.id
+    assert (billing.target, billing.channel) == ("Billing", ENG_BILLING)
+    assert billing.card_ts and eng_card(desk, billing)
+
+    # 3. Engineers answer in both threads and work the default escalation's card.
+    engineer_says(desk, default, "ENGINEER-SAYS-ROOT-CAUSE: ledger lock <!here> cc <@U0AGENT1>")
+    engineer_says(desk, billing, "ENGINEER-BILLING-SAYS not ours <!channel>", user=ENGINEER2)
+    press_step(desk, default, ActionId.ESCALATION_TAKE)
+    press_step(desk, default, ActionId.ESCALATION_NEED_INFO)
+    desk.deliver()
+    says(desk, "Still broken, here is a screenshot", user=COLLEAGUE, thread_ts=ticket.source_ts)
+    desk.deliver()
+
+    # 4. Reply to engineering by the card's button (two live escalations: choose one).
+    view = open_modal(desk, lambda: press_on_card(desk, ticket, ActionId.REPLY_TO_ENGINEERING))
+    values = reply_values("AGENT-TO-ENGINEERING account 42 <!channel>", default.id)
+    assert closes(desk.slack.submit_view(user=AGENT, view=view, values=values))
+    desk.deliver()
+
+    # 5. De-escalate the Billing escalation with a note.
+    view = choose_de_escalate(desk, ticket, label="De-escalate…")
+    values = de_escalate_values(view, [billing.id], note="INTERNAL-DEESCALATE-NOTE wrong team")
+    assert closes(desk.slack.submit_view(user=AGENT, view=view, values=values))
+    desk.deliver()
+    assert escalation(desk, billing.id).state == "withdrawn"
+    assert escalation(desk, default.id).state == "taken"
+
+    # 6. Reply to engineering by the message shortcut on a draft in the triage thread.
+    draft = "SECRET-SHORTCUT-DRAFT: EU cluster, tenant 7 <!here>"
+    draft_ts = desk.standin.seed_message(TRIAGE, user=AGENT, text=draft, thread_ts=ticket.card_ts)
+    message = {
+        "type": "message",
+        "user": AGENT,
+        "text": draft,
+        "ts": draft_ts,
+        "thread_ts": str(ticket.card_ts),
+    }
+    view = open_modal(
+        desk,
+        lambda: desk.slack.message_shortcut(
+            user=AGENT,
+            channel=TRIAGE,
+            message=message,
+            callback_id=CallbackId.ENGINEERING_REPLY_SHORTCUT,
+        ),
+    )
+    assert closes(desk.slack.submit_view(user=AGENT, view=view, values=initial_values(view)))
+    desk.deliver()
+    says(desk, "We found a workaround meanwhile", thread_ts=ticket.source_ts)
+
+    # 7. Fixed: the ticket is back with its agent, who answers the customer and resolves.
+    engineer_says(desk, default, "ENGINEER-SAYS-ROOT-CAUSE fixed in deploy 1234")
+    press_step(desk, default, ActionId.ESCALATION_FIXED)
+    desk.deliver()
+    stored = load(desk, ticket.id)
+    assert (stored.status, stored.assignee) == ("claimed", AGENT)
+    view = open_modal(desk, lambda: press_on_card(desk, ticket, ActionId.REPLY))
+    submit_reply(desk, view, "Public answer: fixed, please retry.")
+    desk.deliver()
+    press_on_card(desk, ticket, ActionId.RESOLVE)
+    desk.deliver()
+    assert load(desk, ticket.id).status == "resolved"
+
+    # --- the checks ---------------------------------------------------------------------------
+    # Not vacuous: the engineers' words arrived in the triage thread, under the triage card,
+    # without their pings.
+    ticket = load(desk, ticket.id)
+    in_room = [everything_said(m) for m in room(desk, ticket)]
+    assert all(m["thread_ts"] == ticket.card_ts for m in room(desk, ticket))
+    relayed = [text for text in in_room if "ENGINEER-SAYS-ROOT-CAUSE" in text]
+    assert len(relayed) == 2, in_room
+    assert any("ENGINEER-BILLING-SAYS" in text for text in in_room), in_room
+    assert not any("<!here>" in text or "<!channel>" in text for text in relayed), relayed
+    said_in_room = "\n".join(in_room)
+    for expected in ("AGENT-TO-ENGINEERING", "SECRET-SHORTCUT-DRAFT", "withdrew", "marked"):
+        assert expected in said_in_room, (expected, said_in_room)
+
+    # Engineering got its cards and support's replies (and the withdrawal, with its note).
+    assert "SECRET-ENG-STEPS" in everything_said(eng_card(desk, default))
+    assert "SECRET-ENG-TRIED" in everything_said(eng_card(desk, default))
+    to_default = "\n".join(m["text"] for m in eng_thread(desk, default))
+    assert "AGENT-TO-ENGINEERING" in to_default and "SECRET-SHORTCUT-DRAFT" in to_default
+    assert "<!channel>" not in to_default and "<!here>" not in to_default
+    to_billing = "\n".join(m["text"] for m in eng_thread(desk, billing))
+    assert "INTERNAL-DEESCALATE-NOTE" in to_billing and "AGENT-TO-ENGINEERING" not in to_billing
+
+    # Every escalation row was sent, and inward: never at the customer channel (nothing was
+    # left for the send-time guard to drop).
+    with desk.session() as session:
+        rows = [
+            (row.purpose, row.status, dict(row.response or {}), dict(row.payload))
+            for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
+    escalation_rows = [row for row in rows if row[0] in ESCALATION_PURPOSES]
+    assert {row[0] for row in escalation_rows} == ESCALATION_PURPOSES
+    assert all(status == "sent" for _, status, _, _ in escalation_rows), escalation_rows
+    assert {
+        response.get("channel") or payload.get("channel")
+        for _, _, response, payload in escalation_rows
+    } <= {TRIAGE, ENG, ENG_BILLING}
+    assert [row for row in rows if row[1] == "dropped"] == []
+    aimed_at_customer = {
+        purpose
+        for purpose, _, response, payload in rows
+        if ACME in (response.get("channel"), payload.get("channel"))
+    }
+    assert aimed_at_customer and aimed_at_customer <= set(CUSTOMER_SAFE_PURPOSES)
+    # Nor did Slack see a call about the customer channel other than those rows.
+    for method in ("chat.postMessage", "chat.update"):
+        for call in desk.standin.calls(method):
+            if call.args.get("channel") == ACME:
+                said = str(call.args)
+                assert "ENGINEER" not in said and "SECRET" not in said, said
+
+    assert_nothing_internal_reached_the_customer(desk)
+    said_to_customer = "\n".join(everything_said(m) for m in bot_posts(desk, ACME))
+    assert "Public answer: fixed, please retry." in said_to_customer
+    assert "escalat" not in said_to_customer.lower()

@@ -539,9 +539,9 @@ class DeliveryHooks:
             )
         if row.purpose == Purpose.ESCALATION_CARD and row.method == "chat.getPermalink":
             channel, thread_ts = room_of(ticket)
-            if not channel or not thread_ts:
-                return SlackCall("chat.postMessage", {})  # no room to link to: post unlinked
-            return SlackCall("chat.getPermalink", {"channel": channel, "message_ts": thread_ts})
+            if channel and thread_ts:
+                return SlackCall("chat.getPermalink", {"channel": channel, "message_ts": thread_ts})
+            row.method = "chat.postMessage"  # no room to link to: this row posts the card unlinked
         if not escalation.channel:
             return None  # the second line has no channel of its own: it works in the ticket
         card = escalation_card(escalation, ticket=ticket, config=self.config)
@@ -568,6 +568,24 @@ class DeliveryHooks:
                 "unfurl_links": False,
             },
         )
+
+    def _told_engineering(
+        self,
+        session: Session,
+        ticket: Ticket,
+        row: OutboxMessage,
+        kind: str,
+        *,
+        now: datetime,
+        **data: Any,
+    ) -> None:
+        """An agent's Reply to engineering went out (or Slack refused it): the room says which,
+        with the words, so nobody believes engineering read what never arrived."""
+        escalation = EscalationRepository(session).get(row.payload["_escalation"])
+        if escalation is not None:
+            tell_room_about_escalation(
+                session, ticket, escalation, kind, now=now, **row.payload["_data"], **data
+            )
 
     def _escalation_delivered(
         self, session: Session, row: OutboxMessage, response: dict[str, Any]
@@ -641,6 +659,8 @@ class DeliveryHooks:
             return None
         if row.purpose == Purpose.ESCALATION_CARD:
             return self._escalation_delivered(session, row, response)
+        if row.purpose == Purpose.ENGINEERING_THREAD and row.payload.get("_kind") == "agent_reply":
+            self._told_engineering(session, ticket, row, "sent_to_engineering", now=now)
         if row.purpose == Purpose.TICKET_CARD:
             ticket.card_channel = response.get("channel")
             ticket.card_ts = response.get("ts")
@@ -712,6 +732,12 @@ class DeliveryHooks:
                 tell_room_about_escalation(
                     session, ticket, escalation, "card_failed", now=now, error=error
                 )
+        if (
+            ticket is not None
+            and row.purpose == Purpose.ENGINEERING_THREAD
+            and row.payload.get("_kind") == "agent_reply"
+        ):
+            self._told_engineering(session, ticket, row, "reply_failed", now=now, error=error)
         if ticket is not None and row.purpose == Purpose.FETCH_SOURCE:
             logger.warning("ticket %s: could not read its source message (%s)", ticket.ref, error)
         if (

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -142,16 +143,16 @@ def prefilled(session: Session, desk: Desk, ticket: Ticket) -> EscalationAnswers
         target = None
     description = (ticket.description or "").strip()
     first_line = next((line.strip() for line in description.splitlines() if line.strip()), "")
-    summary = first_line if len(first_line) <= MAX_SUMMARY else first_line[: MAX_SUMMARY - 1] + "…"
+    summary = _fit(first_line, MAX_SUMMARY)
     notes = NoteRepository(session).for_ticket(ticket.id)
     tried = "\n".join(f"• {note.text.strip()}" for note in notes if note.text.strip())
     return EscalationAnswers(
         target=target,
         severity=SEVERITY_FOR_PRIORITY.get(ticket.priority, Severity.SEV3).value,
         summary=summary or f"Ticket {ticket.ref}",
-        steps=description if description != first_line else "",
+        steps=_fit(description, MAX_STEPS) if description != first_line else "",
         scale=describe_scale(ticket.users_affected, ticket.site_down) or "",
-        tried=tried[-MAX_TRIED:],
+        tried=_fit(tried, MAX_TRIED),
     )
 
 
@@ -322,7 +323,8 @@ def escalate_by_reaction(
     if user_is_external or TicketRepository(session).is_known_external(user):
         return EscalationResult(False, ticket.id, refusal=Refusal.EXTERNAL)  # not answered
     if not is_agent(session, desk, user):
-        _tell(session, desk, user, Refusal.NOT_AGENT, ticket, channel=channel)
+        message = edit_refusal(Refusal.NOT_AGENT.value, ref=ticket.ref, form=Form.ESCALATE.value)
+        _tell(session, desk, user, message, ticket, channel=channel)
         return EscalationResult(False, ticket.id, refusal=Refusal.NOT_AGENT)
     answers = prefilled(session, desk, ticket)
     if any(target_value(e.kind, e.target) == answers.target for e in _live(session, ticket)):
@@ -331,7 +333,24 @@ def escalate_by_reaction(
         session, desk, answers, ticket_id=ticket.id, agent=user, at=at, via=Via.REACTION
     )
     if result.refusal is not None:
-        _tell(session, desk, user, result.refusal, ticket, channel=channel)
+        _tell(
+            session,
+            desk,
+            user,
+            edit_refusal(result.refusal.value, ref=ticket.ref, form=Form.ESCALATE.value),
+            ticket,
+            channel=channel,
+        )
+    elif result.errors:
+        problem = " ".join(result.errors.values())
+        _tell(
+            session,
+            desk,
+            user,
+            escalation_refusal("not_escalated", ref=ticket.ref, error=problem),
+            ticket,
+            channel=channel,
+        )
     return result
 
 
@@ -404,6 +423,8 @@ def _take(
 def _need_info(
     session: Session, desk: Desk, escalation: Escalation, ticket: Ticket, *, user: str, at: datetime
 ) -> bool:
+    if escalation.state == EscalationState.FIXED:
+        return False  # a stale card: engineering is done here
     last = escalation.info_requested_at
     if last is not None and last <= at < last + NEED_INFO_DEBOUNCE:
         return False
@@ -562,11 +583,9 @@ def reply_to_engineering(
         )
     )
     now = desk.clock.now()
+    # The room's copy ("Sent to …") follows once Slack took it (see DeliveryHooks.delivered).
     post_in_engineering_thread(
         session, escalation, "agent_reply", now=now, author=agent, text=words
-    )
-    tell_room_about_escalation(
-        session, ticket, escalation, "sent_to_engineering", now=now, author=agent, text=words
     )
     _log(session, ticket, EventKind.REPLIED_TO_ENGINEERING, escalation, user=agent, at=at)
     return ReplyResult(True, ticket.id)
@@ -692,6 +711,11 @@ def _live(session: Session, ticket: Ticket, kind: EscalationKind | None = None) 
     return [e for e in live if kind is None or e.kind == kind]
 
 
+def _fit(text: str, limit: int) -> str:
+    """Pre-filled text cut to what its field takes."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _choice(escalation: Escalation) -> Choice:
     label = target_label(escalation.kind, escalation.target)
     return Choice(str(escalation.id), f"{label}: {escalation.summary}")
@@ -727,12 +751,12 @@ def _tell(
     session: Session,
     desk: Desk,
     user: str,
-    refusal: Refusal,
+    message: dict[str, Any],
     ticket: Ticket,
     *,
     channel: str | None,
 ) -> None:
-    message = edit_refusal(refusal.value, ref=ticket.ref, form=Form.ESCALATE.value)
+    """Answer whoever reacted, privately, where they reacted."""
     thread_ts = ticket.thread_ts if ticket.source_channel == channel else ticket.card_ts
     tell_privately(
         session,
