@@ -42,7 +42,6 @@ from tests.test_http_customers import (
     triage_card,
 )
 from tests.test_http_escalation import (
-    ENGINEER,
     ENGINEER2,
     choose_de_escalate,
     de_escalate_values,
