@@ -218,6 +218,7 @@ class DeEscalateForm:
     ref: str
     escalations: Sequence[Choice]  # the live escalations, all chosen at first
     second_line: bool  # one of them is the second line: the note is what first line reads
+    checked: Sequence[str]  # the values ticked when the form opens
 
 
 def build_de_escalate_modal(

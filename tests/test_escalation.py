@@ -28,6 +28,7 @@ from tests.conftest import TEST_CONFIG
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import DeliveryHooks, Purpose, SlackCall
 from workflows.desk import Desk
+from workflows.editing import Form, ModalRequest
 from workflows.escalation import (
     MAX_STEPS,
     EngineeringStep,
@@ -37,6 +38,7 @@ from workflows.escalation import (
     StepResult,
     check_escalation,
     de_escalate,
+    de_escalate_form_for,
     escalate,
     escalate_by_reaction,
     prefilled,
@@ -46,7 +48,13 @@ from workflows.escalation import (
 )
 from workflows.intake import SlackMessage
 from workflows.merging import submit_merge
-from workflows.triage import Refusal
+from workflows.triage import (
+    ActionKind,
+    Refusal,
+    TicketAction,
+    perform,
+    requester_replied,
+)
 from workflows.vocabulary import LIVE_ESCALATION_STATES, EventKind, TicketStatus, Via
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday afternoon
@@ -1638,3 +1646,104 @@ def test_the_room_hears_sent_only_when_slack_took_the_reply(session: Session, de
     )
     call = prepare(session, desk, row_of(session, Purpose.ESCALATION_ROOM, after=mark))
     assert call is not None and "could not be sent" in call.payload["text"]
+
+
+# --- the ticket's status around its escalations -----------------------------------------------
+
+
+def test_an_escalated_ticket_stays_escalated_when_the_requester_answers_or_reopens(
+    session: Session, desk: Desk
+) -> None:
+    ticket = claimed(session)
+    escalated(session, desk, ticket)
+    ticket.status = TicketStatus.WAITING_ON_CUSTOMER.value
+    session.flush()
+    requester_replied(session, desk, ticket, user=REQUESTER, at=minutes(30))
+    assert reload(session, ticket).status == TicketStatus.ESCALATED
+
+    ticket.status, ticket.resolved_at = TicketStatus.RESOLVED.value, minutes(31)
+    session.flush()
+    requester_replied(session, desk, ticket, user=REQUESTER, at=minutes(32))
+    assert reload(session, ticket).status == TicketStatus.ESCALATED
+
+
+def test_fixed_brings_back_a_ticket_waiting_on_the_requester(session: Session, desk: Desk) -> None:
+    ticket = claimed(session)
+    escalation = escalated(session, desk, ticket)
+    ticket.status = TicketStatus.WAITING_ON_CUSTOMER.value
+    session.flush()
+
+    assert press(session, desk, EngineeringStep.FIXED, escalation).done
+
+    assert (reload(session, ticket).status, ticket.assignee) == (TicketStatus.CLAIMED, AGENT)
+
+
+def test_resolving_ends_the_second_lines_escalation(session: Session) -> None:
+    desk = desk_with(queues=[TIER2])
+    ticket = claimed(session)
+    escalation = escalated(session, desk, ticket, target="second_line:tier2")
+    with_tier2 = reload(session, ticket)
+    assert (with_tier2.queue, with_tier2.status) == ("tier2", TicketStatus.ESCALATED)
+
+    resolved = perform(
+        session,
+        desk,
+        TicketAction(ActionKind.RESOLVE, ticket.id, AGENT2, minutes(40), Via.BUTTON),
+    )
+
+    assert resolved.done
+    session.flush()
+    session.refresh(escalation)
+    assert (escalation.state, escalation.fixed_by, escalation.fixed_at) == (
+        "fixed",
+        AGENT2,
+        minutes(40),
+    )
+    assert live(session, ticket) == []
+
+
+def test_pass_back_ticks_only_the_second_line(session: Session) -> None:
+    desk = desk_with(queues=[TIER2])
+    ticket = claimed(session)
+    to_tier2 = escalated(session, desk, ticket, target="second_line:tier2")
+    to_api = escalated(session, desk, ticket, target="engineering:API", agent=AGENT2)
+    request = ModalRequest(form=Form.DE_ESCALATE, ticket_id=ticket.id, user=AGENT2)
+
+    form = de_escalate_form_for(session, desk, request)
+
+    assert form is not None and form.second_line
+    assert [c.value for c in form.escalations] == [str(to_tier2.id), str(to_api.id)]
+    assert list(form.checked) == [str(to_tier2.id)]
+    assert reload(session, ticket).assignee is None, "the second line's ticket stays unclaimed"
+
+
+def test_supports_own_words_in_the_engineering_thread_are_no_engineering_response(
+    session: Session, desk: Desk
+) -> None:
+    ticket = claimed(session)
+    escalation = escalated(session, desk, ticket)
+
+    engineer_says(session, desk, escalation, at=minutes(12), user=AGENT, text="Screenshot")
+    session.refresh(escalation)
+    assert escalation.first_response_at is None
+    engineer_says(session, desk, escalation, at=minutes(14))
+    session.refresh(escalation)
+    assert escalation.first_response_at == minutes(14)
+
+
+def test_a_reply_when_the_card_never_landed_says_so_in_the_room(
+    session: Session, desk: Desk
+) -> None:
+    ticket = claimed(session)
+    escalation = escalated(session, desk, ticket)
+    escalation.card_ts = None
+    session.flush()
+    mark = sent(session)
+    assert reply(session, desk, ticket, "Account 42").done
+    row = row_of(session, Purpose.ENGINEERING_THREAD, after=mark)
+
+    assert prepare(session, desk, row) is None
+
+    warning = row_of(session, Purpose.ESCALATION_ROOM, after=mark)
+    assert warning.payload["_kind"] == "reply_failed"
+    assert warning.payload["_data"]["error"] == "the escalation card was never posted"

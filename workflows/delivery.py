@@ -551,7 +551,17 @@ class DeliveryHooks:
                 {"channel": escalation.channel, **card, "unfurl_links": False},
             )
         if not escalation.card_ts:
-            return None  # the card never landed
+            # The card never landed (the room was told): a reply there can't go out either.
+            if row.payload.get("_kind") == "agent_reply":
+                self._told_engineering(
+                    session,
+                    ticket,
+                    row,
+                    "reply_failed",
+                    now=self.clock.now(),
+                    error="the escalation card was never posted",
+                )
+            return None
         if row.purpose == Purpose.ESCALATION_UPDATE:
             return SlackCall(
                 "chat.update", {"channel": escalation.channel, "ts": escalation.card_ts, **card}

@@ -53,6 +53,7 @@ from workflows.triage import (
     ticket_for_message,
 )
 from workflows.vocabulary import (
+    ACTIVE_STATUSES,
     LIVE_ESCALATION_STATES,
     SEVERITY_FOR_PRIORITY,
     EscalationKind,
@@ -235,6 +236,10 @@ def escalate(
         return EscalationResult(False, ticket_id, refusal=refusal)
     tickets = TicketRepository(session)
     ticket = tickets.lock(ticket_id)[ticket_id]  # two escalations at once: one after the other
+    if ticket.status not in ACTIVE_STATUSES:  # resolved or closed while the form was open
+        closed = ticket.status == TicketStatus.CLOSED
+        refusal = Refusal.CLOSED if closed else Refusal.ALREADY_RESOLVED
+        return EscalationResult(False, ticket.id, refusal=refusal)
     live = _live(session, ticket)
     errors, checked = check_escalation(answers, desk, ticket=ticket, live=live)
     if checked is None:
@@ -263,7 +268,9 @@ def escalate(
     if checked.kind == EscalationKind.SECOND_LINE:
         _to_second_line(session, desk, ticket, escalation, at=at)
     else:
-        mark_escalated(session, ticket, owner=agent, at=at)
+        # Whoever escalates an unassigned ticket holds it, unless the second line has it.
+        with_second_line = any(e.kind == EscalationKind.SECOND_LINE for e in live)
+        mark_escalated(session, ticket, owner=None if with_second_line else agent, at=at)
         post_escalation_card(session, escalation, now=now)
         tell_room_about_escalation(session, ticket, escalation, "escalated", now=now)
     tickets.log(
@@ -389,10 +396,9 @@ def work_escalation(
         return _refuse_step(session, desk, user, Refusal.NO_ESCALATION, None, reply_channel)
     if user_is_external:
         return _refuse_step(session, desk, user, Refusal.EXTERNAL, escalation, reply_channel)
+    ticket = _lock_for(session, escalation)
     if escalation.state in (EscalationState.WITHDRAWN, EscalationState.PASSED_BACK):
         return _refuse_step(session, desk, user, Refusal.ESCALATION_OVER, escalation, reply_channel)
-    tickets = TicketRepository(session)
-    ticket = tickets.surviving(escalation.ticket)
     now = desk.clock.now()
     changed = _STEPS[step](session, desk, escalation, ticket, user=user, at=at)
     if not changed:
@@ -481,11 +487,12 @@ def relay_from_engineering(session: Session, desk: Desk, message: SlackMessage) 
     )
     if kept is None:
         return escalation.id  # a retry: relayed already
-    ticket = TicketRepository(session).surviving(escalation.ticket)
+    ticket = _lock_for(session, escalation)
     _log(
         session, ticket, EventKind.ENGINEERING_REPLIED, escalation, user=user, at=at, ts=message.ts
     )
-    _responded(session, escalation, ticket, user=user, at=at)
+    if not is_agent(session, desk, user, is_external=message.is_external):
+        _responded(session, escalation, ticket, user=user, at=at)  # support's words aren't
     tell_room_about_escalation(
         session,
         ticket,
@@ -607,11 +614,16 @@ def de_escalate_form_for(
     ticket = TicketRepository(session).get(request.ticket_id)
     assert ticket is not None
     live = _live(session, ticket)
+    second_line = any(e.kind == EscalationKind.SECOND_LINE for e in live)
     return DeEscalateForm(
         ticket_id=ticket.id,
         ref=ticket.ref,
         escalations=[_choice(e) for e in live],
-        second_line=any(e.kind == EscalationKind.SECOND_LINE for e in live),
+        second_line=second_line,
+        # Passing back ends the second line's part; engineering carries on unless also ticked.
+        checked=[
+            str(e.id) for e in live if not second_line or e.kind == EscalationKind.SECOND_LINE
+        ],
     )
 
 
@@ -700,7 +712,7 @@ def _back_with_agent(
         return
     if ticket.status == TicketStatus.ESCALATED and ticket.assignee is None and fixed is not None:
         move_to_queue(session, ticket, queue=ticket.queue, assignee=fixed.escalated_by, at=at)
-    end_escalation(session, ticket, at=at)
+    end_escalation(session, ticket, at=at, fixed=fixed is not None)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -709,6 +721,17 @@ def _back_with_agent(
 def _live(session: Session, ticket: Ticket, kind: EscalationKind | None = None) -> list[Escalation]:
     live = EscalationRepository(session).for_ticket(ticket.id, states=LIVE_ESCALATION_STATES)
     return [e for e in live if kind is None or e.kind == kind]
+
+
+def _lock_for(session: Session, escalation: Escalation) -> Ticket:
+    """The escalation's (surviving) ticket, its row locked until commit, and the escalation
+    re-read: two engineers pressing at once, or Fixed racing a withdrawal, go one after the
+    other and the second sees what the first did."""
+    tickets = TicketRepository(session)
+    ticket = tickets.surviving(escalation.ticket)
+    locked = tickets.lock(ticket.id)[ticket.id]
+    session.refresh(escalation)
+    return locked
 
 
 def _fit(text: str, limit: int) -> str:

@@ -33,6 +33,7 @@ from workflows.vocabulary import (
     ACTIVE_STATUSES,
     LIVE_ESCALATION_STATES,
     EscalationKind,
+    EscalationState,
     EventKind,
     TicketStatus,
     Via,
@@ -325,11 +326,15 @@ def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction)
     for escalation in EscalationRepository(session).for_ticket(
         ticket.id, states=LIVE_ESCALATION_STATES
     ):
-        # Engineering may still be on the bug: they hear the requester has an answer.
         if escalation.kind == EscalationKind.ENGINEERING:
+            # Engineering may still be on the bug: they hear the requester has an answer.
             post_in_engineering_thread(
                 session, escalation, "ticket_resolved", now=desk.clock.now(), author=action.actor
             )
+        else:
+            # The second line works in the ticket itself: resolving it is the second line's fix.
+            escalation.state = EscalationState.FIXED.value
+            escalation.fixed_by, escalation.fixed_at = action.actor, action.at
     return None
 
 
@@ -345,10 +350,7 @@ def reopen_ticket(
         ticket,
         at=at,
         where=[Ticket.status == TicketStatus.RESOLVED],
-        status=case(
-            (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
-            else_=TicketStatus.CLAIMED.value,
-        ),
+        status=_worked_status(session, ticket),
         resolved_at=None,
     )
     if not changed:
@@ -421,18 +423,33 @@ def move_to_queue(
     )
 
 
-def end_escalation(session: Session, ticket: Ticket, *, at: datetime) -> bool:
+def end_escalation(session: Session, ticket: Ticket, *, at: datetime, fixed: bool = False) -> bool:
     """No escalation of the ticket is live any more: it is back with its agent (claimed), or
-    with its queue (open) when nobody holds it."""
+    with its queue (open) when nobody holds it. A fix brings back a ticket waiting on the
+    requester too: the agent has news for them."""
+    statuses = [TicketStatus.ESCALATED]
+    if fixed:
+        statuses.append(TicketStatus.WAITING_ON_CUSTOMER)
     return _transition(
         session,
         ticket,
         at=at,
-        where=[Ticket.status == TicketStatus.ESCALATED],
+        where=[Ticket.status.in_(statuses)],
         status=case(
             (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
             else_=TicketStatus.CLAIMED.value,
         ),
+    )
+
+
+def _worked_status(session: Session, ticket: Ticket) -> Any:
+    """The status of a ticket being worked again (reopened, or the requester answered): still
+    `escalated` while an escalation is live, else claimed by its agent or open in its queue."""
+    if EscalationRepository(session).for_ticket(ticket.id, states=LIVE_ESCALATION_STATES):
+        return TicketStatus.ESCALATED.value
+    return case(
+        (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
+        else_=TicketStatus.CLAIMED.value,
     )
 
 
@@ -452,10 +469,7 @@ def requester_replied(
             ticket,
             at=at,
             where=[Ticket.status == TicketStatus.WAITING_ON_CUSTOMER],
-            status=case(
-                (Ticket.assignee.is_(None), TicketStatus.OPEN.value),
-                else_=TicketStatus.CLAIMED.value,
-            ),
+            status=_worked_status(session, ticket),
         )
         if changed:
             TicketRepository(session).log(ticket, EventKind.CUSTOMER_REPLIED, at=at, actor=user)
