@@ -9,7 +9,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.deps import Deps
-from handlers.edit import actor_is_external, modal_request, open_view
+from handlers.edit import (
+    actor_is_external,
+    modal_request,
+    open_view,
+    refuse_shortcut,
+    shortcut_request,
+)
 from templates.customers import build_reply_modal, room_only
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
@@ -20,7 +26,6 @@ from workflows.customers import (
     reply_to_customer,
     ticket_for_room_message,
 )
-from workflows.delivery import tell_privately
 from workflows.editing import (
     Form,
     ModalRequest,
@@ -44,49 +49,25 @@ def register(app: App, deps: Deps) -> None:
             open_reply_modal(client, body, request, initial="")
 
     def ack_shortcut(ack: Ack, body: dict[str, Any], context: Any) -> None:
-        """Refusals are said at once; the modal opens in the lazy listener."""
         ack()
-        request = shortcut_request(body, context)
-        if request is None:
-            return
-        with deps.transaction() as session:
-            if request.ticket_id:
-                refuse_if_not_allowed(session, deps.desk, request)
-            else:
-                tell_privately(
-                    session,
-                    user=request.user,
-                    message=room_only(None),
-                    now=deps.desk.clock.now(),
-                    channel=request.reply_channel,
-                    thread_ts=request.reply_thread_ts,
-                )
+        request = room_message_request(body, context)
+        if request is not None:
+            refuse_shortcut(deps, request, not_here=room_only(None))
 
     def open_from_shortcut(body: dict[str, Any], client: WebClient, context: Any) -> None:
-        request = shortcut_request(body, context)
+        request = room_message_request(body, context)
         if request is not None and request.ticket_id:
             text = (body.get("message") or {}).get("text") or ""
             open_reply_modal(client, body, request, initial=text)
 
-    def shortcut_request(body: dict[str, Any], context: Any) -> ModalRequest | None:
-        """The shortcut as a ModalRequest; ticket id 0 when the message is in no triage room."""
-        user = (body.get("user") or {}).get("id")
-        channel = (body.get("channel") or {}).get("id")
-        message = body.get("message") or {}
-        if not user or not channel or not message.get("ts"):
-            return None
-        with deps.transaction() as session:
-            ticket = ticket_for_room_message(
-                session, channel=channel, ts=message["ts"], thread_ts=message.get("thread_ts")
-            )
-            ticket_id = ticket.id if ticket is not None else 0
-        return ModalRequest(
+    def room_message_request(body: dict[str, Any], context: Any) -> ModalRequest | None:
+        """The shortcut; ticket id 0 when the message is in no triage room."""
+        return shortcut_request(
+            deps,
+            body,
             form=Form.REPLY,
-            ticket_id=ticket_id,
-            user=user,
-            user_is_external=actor_is_external(body, home_team=context.team_id),
-            reply_channel=channel,
-            reply_thread_ts=message.get("thread_ts") or message["ts"],
+            home_team=context.team_id,
+            find_ticket=ticket_for_room_message,
         )
 
     def open_reply_modal(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -16,8 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
+from storage.models import Ticket
 from templates.edit_modal import NOT_SET, build_edit_modal, build_note_modal, edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
+from workflows.delivery import tell_privately
 from workflows.editing import (
     EditAnswers,
     Form,
@@ -157,6 +160,56 @@ def open_view(
             ticket_id,
             exc.response.get("error"),
         )
+
+
+# --- message shortcuts on a ticket's messages (Reply to customer, Reply to engineering) -------
+
+
+def shortcut_request(
+    deps: Deps,
+    body: dict[str, Any],
+    *,
+    form: Form,
+    home_team: str | None,
+    find_ticket: Callable[..., Ticket | None],
+) -> ModalRequest | None:
+    """A message shortcut as a ModalRequest for `form`; ticket id 0 when `find_ticket` finds no
+    ticket for the message."""
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id")
+    message = body.get("message") or {}
+    if not user or not channel or not message.get("ts"):
+        return None
+    with deps.transaction() as session:
+        ticket = find_ticket(
+            session, channel=channel, ts=message["ts"], thread_ts=message.get("thread_ts")
+        )
+        ticket_id = ticket.id if ticket is not None else 0
+    return ModalRequest(
+        form=form,
+        ticket_id=ticket_id,
+        user=user,
+        user_is_external=actor_is_external(body, home_team=home_team),
+        reply_channel=channel,
+        reply_thread_ts=message.get("thread_ts") or message["ts"],
+    )
+
+
+def refuse_shortcut(deps: Deps, request: ModalRequest, *, not_here: dict[str, Any]) -> None:
+    """In the shortcut's ack: whoever may not use it, or used it on a message of no ticket, is
+    told why at once (the modal opens in the lazy listener)."""
+    with deps.transaction() as session:
+        if request.ticket_id:
+            refuse_if_not_allowed(session, deps.desk, request)
+        else:
+            tell_privately(
+                session,
+                user=request.user,
+                message=not_here,
+                now=deps.desk.clock.now(),
+                channel=request.reply_channel,
+                thread_ts=request.reply_thread_ts,
+            )
 
 
 # --- parsing ---------------------------------------------------------------------------------

@@ -15,7 +15,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.deps import Deps
-from handlers.edit import actor_is_external, modal_request, open_view
+from handlers.edit import (
+    actor_is_external,
+    modal_request,
+    open_view,
+    refuse_shortcut,
+    shortcut_request,
+)
 from handlers.payloads import action_time, selected_value
 from templates.edit_modal import edit_refusal
 from templates.escalation import (
@@ -25,7 +31,6 @@ from templates.escalation import (
     escalation_refusal,
 )
 from templates.ids import ActionId, BlockId, CallbackId, MoreOption
-from workflows.delivery import tell_privately
 from workflows.editing import (
     Form,
     ModalRequest,
@@ -161,49 +166,26 @@ def register(app: App, deps: Deps) -> None:
             open_reply_modal(client, body, request, initial="")
 
     def ack_shortcut(ack: Ack, body: dict[str, Any], context: Any) -> None:
-        """Refusals are said at once; the modal opens in the lazy listener."""
         ack()
-        request = shortcut_request(body, context)
-        if request is None:
-            return
-        with deps.transaction() as session:
-            if request.ticket_id:
-                refuse_if_not_allowed(session, deps.desk, request)
-            else:
-                tell_privately(
-                    session,
-                    user=request.user,
-                    message=escalation_refusal("not_a_ticket_thread", ref=""),
-                    now=deps.desk.clock.now(),
-                    channel=request.reply_channel,
-                    thread_ts=request.reply_thread_ts,
-                )
+        request = thread_message_request(body, context)
+        if request is not None:
+            not_here = escalation_refusal("not_a_ticket_thread", ref="")
+            refuse_shortcut(deps, request, not_here=not_here)
 
     def open_from_shortcut(body: dict[str, Any], client: WebClient, context: Any) -> None:
-        request = shortcut_request(body, context)
+        request = thread_message_request(body, context)
         if request is not None and request.ticket_id:
             text = (body.get("message") or {}).get("text") or ""
             open_reply_modal(client, body, request, initial=text)
 
-    def shortcut_request(body: dict[str, Any], context: Any) -> ModalRequest | None:
-        """The shortcut as a ModalRequest; ticket id 0 when the message is in no ticket's thread."""
-        user = (body.get("user") or {}).get("id")
-        channel = (body.get("channel") or {}).get("id")
-        message = body.get("message") or {}
-        if not user or not channel or not message.get("ts"):
-            return None
-        with deps.transaction() as session:
-            ticket = ticket_for_thread_message(
-                session, channel=channel, ts=message["ts"], thread_ts=message.get("thread_ts")
-            )
-            ticket_id = ticket.id if ticket is not None else 0
-        return ModalRequest(
+    def thread_message_request(body: dict[str, Any], context: Any) -> ModalRequest | None:
+        """The shortcut; ticket id 0 when the message is in no ticket's thread."""
+        return shortcut_request(
+            deps,
+            body,
             form=Form.ENGINEERING_REPLY,
-            ticket_id=ticket_id,
-            user=user,
-            user_is_external=actor_is_external(body, home_team=context.team_id),
-            reply_channel=channel,
-            reply_thread_ts=message.get("thread_ts") or message["ts"],
+            home_team=context.team_id,
+            find_ticket=ticket_for_thread_message,
         )
 
     def open_reply_modal(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,20 @@ from storage.models import (
     TicketNote,
     UsergroupMember,
 )
+
+RowT = TypeVar("RowT")
+
+
+def _insert_once(session: Session, row: RowT) -> RowT | None:
+    """Insert `row` in a savepoint; None when a unique key says it is there already (a Slack
+    retry, or the same message delivered twice), leaving the transaction usable."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
 
 
 class TicketRepository:
@@ -184,13 +198,7 @@ class TicketRepository:
 
     def add_message(self, message: TicketMessage) -> TicketMessage | None:
         """Insert a conversation message unless that Slack message is already kept."""
-        try:
-            with self.session.begin_nested():
-                self.session.add(message)
-                self.session.flush()
-        except IntegrityError:
-            return None
-        return message
+        return _insert_once(self.session, message)
 
     # --- merging and splitting ------------------------------------------------------------------
 
@@ -492,13 +500,7 @@ class NoteRepository:
 
     def add(self, note: TicketNote) -> TicketNote | None:
         """Insert; None when the note's message `(channel, ts)` is already a note."""
-        try:
-            with self.session.begin_nested():
-                self.session.add(note)
-                self.session.flush()
-        except IntegrityError:
-            return None
-        return note
+        return _insert_once(self.session, note)
 
     def for_ticket(self, ticket_id: int) -> Sequence[TicketNote]:
         return self.session.scalars(
@@ -534,13 +536,7 @@ class EscalationRepository:
 
     def add_message(self, message: EscalationMessage) -> EscalationMessage | None:
         """Insert a relayed message; None when that Slack message was relayed already."""
-        try:
-            with self.session.begin_nested():
-                self.session.add(message)
-                self.session.flush()
-        except IntegrityError:
-            return None
-        return message
+        return _insert_once(self.session, message)
 
     def messages(self, escalation_id: int) -> Sequence[EscalationMessage]:
         return self.session.scalars(
