@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from handlers import escalation, merging
 from handlers.deps import Deps
-from handlers.payloads import ticket_action_from_block_action
+from handlers.payloads import chosen_option, ticket_action_from_block_action
 from templates.ids import ActionId, MoreOption
 from workflows.triage import ActionKind, perform, ticket_for_message
 
@@ -54,7 +54,7 @@ def register(app: App, deps: Deps) -> None:
         if escalation.is_de_escalate_option(body):
             escalation.refuse_de_escalate(deps, body, context)
             return
-        value = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
+        value = chosen_option(body)
         kind = next((k for prefix, k in _MORE.items() if value.startswith(prefix)), None)
         if kind is not None:
             act(body, kind, context)

@@ -13,7 +13,9 @@ from handlers.edit import (
     actor_is_external,
     modal_request,
     open_view,
+    refuse_press,
     refuse_shortcut,
+    request_metadata,
     shortcut_request,
 )
 from templates.customers import build_reply_modal, room_only
@@ -30,18 +32,13 @@ from workflows.editing import (
     Form,
     ModalRequest,
     decode_modal_context,
-    encode_modal_context,
-    refuse_if_not_allowed,
 )
 
 
 def register(app: App, deps: Deps) -> None:
     def ack_reply_button(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
-        request = modal_request(body, Form.REPLY, home_team=context.team_id)
-        if request is not None:
-            with deps.transaction() as session:
-                refuse_if_not_allowed(session, deps.desk, request)
+        refuse_press(deps, modal_request(body, Form.REPLY, home_team=context.team_id))
 
     def open_from_button(body: dict[str, Any], client: WebClient, context: Any) -> None:
         request = modal_request(body, Form.REPLY, home_team=context.team_id)
@@ -77,11 +74,7 @@ def register(app: App, deps: Deps) -> None:
             form = reply_form_for(session, deps.desk, request)
         if form is None:
             return
-        metadata = encode_modal_context(
-            ticket_id=request.ticket_id,
-            channel=request.reply_channel,
-            thread_ts=request.reply_thread_ts,
-        )
+        metadata = request_metadata(request)
         view = build_reply_modal(
             ref=form.ref,
             customer=form.customer,

@@ -40,19 +40,13 @@ logger = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
-    def refuse_non_agents(body: dict[str, Any], context: Any, form: Form) -> None:
-        request = modal_request(body, form, home_team=context.team_id)
-        if request is not None:
-            with deps.transaction() as session:
-                refuse_if_not_allowed(session, deps.desk, request)
-
     def ack_edit(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
-        refuse_non_agents(body, context, Form.EDIT)
+        refuse_press(deps, modal_request(body, Form.EDIT, home_team=context.team_id))
 
     def ack_note(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
-        refuse_non_agents(body, context, Form.NOTE)
+        refuse_press(deps, modal_request(body, Form.NOTE, home_team=context.team_id))
 
     def open_edit_modal(body: dict[str, Any], client: WebClient, context: Any) -> None:
         request = modal_request(body, Form.EDIT, home_team=context.team_id)
@@ -77,11 +71,7 @@ def register(app: App, deps: Deps) -> None:
         with deps.transaction() as session:
             allowed = may_open(session, deps.desk, request)
         if allowed:
-            metadata = encode_modal_context(
-                ticket_id=request.ticket_id,
-                channel=request.reply_channel,
-                thread_ts=request.reply_thread_ts,
-            )
+            metadata = request_metadata(request)
             view = build_note_modal(ref=f"#{request.ticket_id}", private_metadata=metadata)
             open_view(client, body, view, ticket_id=request.ticket_id)
 
@@ -162,6 +152,23 @@ def open_view(
         )
 
 
+def refuse_press(deps: Deps, request: ModalRequest | None) -> None:
+    """In a press's ack: whoever may not open its modal is told why, privately (the modal
+    itself opens in the lazy listener)."""
+    if request is not None:
+        with deps.transaction() as session:
+            refuse_if_not_allowed(session, deps.desk, request)
+
+
+def request_metadata(request: ModalRequest) -> str:
+    """A modal's private_metadata: the ticket, and where the press was (for answers)."""
+    return encode_modal_context(
+        ticket_id=request.ticket_id,
+        channel=request.reply_channel,
+        thread_ts=request.reply_thread_ts,
+    )
+
+
 # --- message shortcuts on a ticket's messages (Reply to customer, Reply to engineering) -------
 
 
@@ -198,18 +205,18 @@ def shortcut_request(
 def refuse_shortcut(deps: Deps, request: ModalRequest, *, not_here: dict[str, Any]) -> None:
     """In the shortcut's ack: whoever may not use it, or used it on a message of no ticket, is
     told why at once (the modal opens in the lazy listener)."""
+    if request.ticket_id:
+        refuse_press(deps, request)
+        return
     with deps.transaction() as session:
-        if request.ticket_id:
-            refuse_if_not_allowed(session, deps.desk, request)
-        else:
-            tell_privately(
-                session,
-                user=request.user,
-                message=not_here,
-                now=deps.desk.clock.now(),
-                channel=request.reply_channel,
-                thread_ts=request.reply_thread_ts,
-            )
+        tell_privately(
+            session,
+            user=request.user,
+            message=not_here,
+            now=deps.desk.clock.now(),
+            channel=request.reply_channel,
+            thread_ts=request.reply_thread_ts,
+        )
 
 
 # --- parsing ---------------------------------------------------------------------------------

@@ -19,10 +19,12 @@ from handlers.edit import (
     actor_is_external,
     modal_request,
     open_view,
+    refuse_press,
     refuse_shortcut,
+    request_metadata,
     shortcut_request,
 )
-from handlers.payloads import action_time, selected_value
+from handlers.payloads import action_time, chosen_option, selected_value
 from templates.edit_modal import edit_refusal
 from templates.escalation import (
     build_de_escalate_modal,
@@ -35,8 +37,6 @@ from workflows.editing import (
     Form,
     ModalRequest,
     decode_modal_context,
-    encode_modal_context,
-    refuse_if_not_allowed,
 )
 from workflows.escalation import (
     LIMITS,
@@ -74,10 +74,7 @@ _STEPS = {
 
 def register(app: App, deps: Deps) -> None:
     def refuse(body: dict[str, Any], context: Any, form: Form) -> None:
-        request = modal_request(body, form, home_team=context.team_id)
-        if request is not None:
-            with deps.transaction() as session:
-                refuse_if_not_allowed(session, deps.desk, request)
+        refuse_press(deps, modal_request(body, form, home_team=context.team_id))
 
     # --- Escalate ---------------------------------------------------------------------------
 
@@ -93,7 +90,7 @@ def register(app: App, deps: Deps) -> None:
             form = escalation_form_for(session, deps.desk, request)
         if form is not None:
             view = build_escalation_modal(
-                form, private_metadata=_metadata(request), limits=dict(LIMITS)
+                form, private_metadata=request_metadata(request), limits=dict(LIMITS)
             )
             open_view(client, body, view, ticket_id=request.ticket_id)
 
@@ -196,7 +193,7 @@ def register(app: App, deps: Deps) -> None:
         if form is None:
             return
         view = build_engineering_reply_modal(
-            form, private_metadata=_metadata(request), initial=initial, max_reply=MAX_REPLY
+            form, private_metadata=request_metadata(request), initial=initial, max_reply=MAX_REPLY
         )
         open_view(client, body, view, ticket_id=request.ticket_id)
 
@@ -294,16 +291,11 @@ def register(app: App, deps: Deps) -> None:
 
 
 def is_de_escalate_option(body: dict[str, Any]) -> bool:
-    action = (body.get("actions") or [{}])[0]
-    value = str((action.get("selected_option") or {}).get("value") or "")
-    return value.startswith(MoreOption.DE_ESCALATE)
+    return chosen_option(body).startswith(MoreOption.DE_ESCALATE)
 
 
 def refuse_de_escalate(deps: Deps, body: dict[str, Any], context: Any) -> None:
-    request = modal_request(body, Form.DE_ESCALATE, home_team=context.team_id)
-    if request is not None:
-        with deps.transaction() as session:
-            refuse_if_not_allowed(session, deps.desk, request)
+    refuse_press(deps, modal_request(body, Form.DE_ESCALATE, home_team=context.team_id))
 
 
 def open_de_escalate_modal(
@@ -316,17 +308,9 @@ def open_de_escalate_modal(
         form = de_escalate_form_for(session, deps.desk, request)
     if form is not None:
         view = build_de_escalate_modal(
-            form, private_metadata=_metadata(request), max_note=MAX_CLOSE_NOTE
+            form, private_metadata=request_metadata(request), max_note=MAX_CLOSE_NOTE
         )
         open_view(client, body, view, ticket_id=request.ticket_id)
-
-
-def _metadata(request: ModalRequest) -> str:
-    return encode_modal_context(
-        ticket_id=request.ticket_id,
-        channel=request.reply_channel,
-        thread_ts=request.reply_thread_ts,
-    )
 
 
 def _refusal_text(refusal: str, ticket_id: int, form: Form) -> str:

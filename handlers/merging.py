@@ -15,8 +15,14 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.deps import Deps
-from handlers.edit import actor_is_external, modal_request, open_view
-from handlers.payloads import selected_value
+from handlers.edit import (
+    actor_is_external,
+    modal_request,
+    open_view,
+    refuse_press,
+    request_metadata,
+)
+from handlers.payloads import chosen_option, selected_value
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId, MoreOption
 from templates.merging import build_merge_modal, build_split_modal
@@ -24,8 +30,6 @@ from workflows.editing import (
     Form,
     ModalRequest,
     decode_modal_context,
-    encode_modal_context,
-    refuse_if_not_allowed,
 )
 from workflows.merging import (
     MergeResult,
@@ -46,10 +50,7 @@ def is_modal_option(body: dict[str, Any]) -> bool:
 
 def refuse_if_not_allowed_to(deps: Deps, body: dict[str, Any], context: Any) -> None:
     """Runs in the overflow's ack: tell a non-agent (or a customer) why nothing opens."""
-    request = more_request(body, home_team=context.team_id)
-    if request is not None:
-        with deps.transaction() as session:
-            refuse_if_not_allowed(session, deps.desk, request)
+    refuse_press(deps, more_request(body, home_team=context.team_id))
 
 
 def open_modal(deps: Deps, body: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -58,11 +59,7 @@ def open_modal(deps: Deps, body: dict[str, Any], client: WebClient, context: Any
     if request is None:
         return
     desk = deps.desk
-    metadata = encode_modal_context(
-        ticket_id=request.ticket_id,
-        channel=request.reply_channel,
-        thread_ts=request.reply_thread_ts,
-    )
+    metadata = request_metadata(request)
     with deps.transaction() as session:
         if request.form == Form.MERGE:
             merge = merge_form_for(session, desk, request)
@@ -130,13 +127,8 @@ def _answer(
 
 
 def _form(body: dict[str, Any]) -> Form | None:
-    value = _selected(body)
+    value = chosen_option(body)
     return next((form for prefix, form in _FORMS.items() if value.startswith(prefix)), None)
-
-
-def _selected(body: dict[str, Any]) -> str:
-    action = (body.get("actions") or [{}])[0]
-    return str((action.get("selected_option") or {}).get("value") or "")
 
 
 def more_request(body: dict[str, Any], *, home_team: str | None) -> ModalRequest | None:

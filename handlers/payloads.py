@@ -65,6 +65,12 @@ def message_from_shortcut(body: dict[str, Any], *, home_team: str | None) -> Sla
     )
 
 
+def chosen_option(body: dict[str, Any]) -> str:
+    """The value of the option chosen in a block action's menu (the card's overflow), or ""."""
+    action = (body.get("actions") or [{}])[0]
+    return str((action.get("selected_option") or {}).get("value") or "")
+
+
 def selected_value(values: dict[str, Any], block: str, action: str) -> str | None:
     state = values.get(block, {}).get(action, {})
     option = state.get("selected_option")

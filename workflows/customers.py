@@ -25,6 +25,8 @@ MAX_REPLY = 3000  # what one section block shows
 
 @dataclass(frozen=True)
 class ReplyResult:
+    """What became of an agent's words sent on: to a customer, or to engineering."""
+
     done: bool
     ticket_id: int
     refusal: Refusal | None = None

@@ -34,6 +34,7 @@ from templates.escalation import (
 )
 from workflows.agents import is_agent, pick_assignee, queue_agents
 from workflows.clock import slack_ts_to_datetime
+from workflows.customers import ReplyResult
 from workflows.delivery import (
     post_escalation_card,
     post_in_engineering_thread,
@@ -517,14 +518,6 @@ def _responded(
 
 
 # --- support's side: Reply to engineering, De-escalate, Pass back ---------------------------------
-
-
-@dataclass(frozen=True)
-class ReplyResult:
-    done: bool
-    ticket_id: int
-    refusal: Refusal | None = None
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def engineering_reply_form_for(
