@@ -49,9 +49,13 @@ __all__ = [
     "FeatureRequests",
     "IntakeChannel",
     "KnowledgeBase",
+    "PublicHolidays",
     "Queue",
     "Reactions",
     "Rule",
+    "SlaOverride",
+    "SlaOverrides",
+    "SlaPolicy",
     "SlaTarget",
     "Taxonomy",
     "format_problems",
@@ -250,6 +254,13 @@ def _duration_or_off(value: object) -> timedelta:
     return _duration(value)
 
 
+def _target_duration(value: object) -> timedelta:
+    """An SLA target: a duration, or off/false for "no target" (kept as zero)."""
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return timedelta(0)
+    return _duration(value)
+
+
 def _clock_time(value: object) -> time:
     if isinstance(value, time):
         return value
@@ -345,6 +356,7 @@ Holiday = Annotated[date, BeforeValidator(_holiday)]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 DurationOrOff = Annotated[timedelta, BeforeValidator(_duration_or_off)]
+TargetDuration = Annotated[timedelta, BeforeValidator(_target_duration)]
 PriorityName = Annotated[Priority, BeforeValidator(_priority)]
 ReactionName = Annotated[str, BeforeValidator(_reaction)]
 AsList = BeforeValidator(_as_list)
@@ -446,6 +458,57 @@ class Digests(_Section):
     _example: ClassVar[str] = "channel: C0123ABCD"
 
     channel: ChannelId
+    # When the daily SLA digest goes out, in the desk's time zone.
+    sla_at: ClockTime = time(9, 0)
+
+
+def _country(value: object) -> str:
+    import holidays
+
+    text = _text(value, "a country code (like US or GB)").upper()
+    if text not in holidays.list_supported_countries():
+        raise _problem(
+            f"{text!r} is not a country the holidays calendar knows (use an ISO code like US, "
+            "GB, DE or FR)"
+        )
+    return text
+
+
+class PublicHolidays(_Section):
+    """A country's public holidays (the `holidays` package), optionally one region's."""
+
+    _example: ClassVar[str] = "country: US"
+
+    country: Annotated[str, BeforeValidator(_country)]
+    subdivision: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_country(cls, data: Any) -> Any:
+        return {"country": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _known_subdivision(self) -> PublicHolidays:
+        import holidays
+
+        if self.subdivision is not None:
+            known = holidays.list_supported_countries().get(self.country, [])
+            if self.subdivision.upper() not in {s.upper() for s in known}:
+                listed = ", ".join(known[:12]) + (", …" if len(known) > 12 else "")
+                raise _problem(
+                    f"{self.subdivision!r} is not a subdivision of {self.country} "
+                    f"(known: {listed or 'none'})",
+                    at=("subdivision",),
+                )
+        return self
+
+    def calendar(self) -> Any:
+        """The holidays calendar; `date in calendar` answers for any year."""
+        import holidays
+
+        return holidays.country_holidays(
+            self.country, subdiv=self.subdivision.upper() if self.subdivision else None
+        )
 
 
 class FeatureRequests(_Section):
@@ -501,22 +564,182 @@ class BusinessHours(_Section):
 
 
 class SlaTarget(_Section):
-    """How soon a ticket of one priority must get its first response and its resolution."""
+    """How soon a ticket of one priority must get its first response and its resolution. A target
+    set to `off` does not apply (`timedelta(0)`); `around_the_clock` counts every hour, ignoring
+    business hours and holidays (typical for urgent)."""
 
     _example: ClassVar[str] = "first_response: 15m"
 
-    first_response: Duration
-    resolution: Duration
+    first_response: TargetDuration
+    resolution: TargetDuration
+    around_the_clock: bool = False
 
     @model_validator(mode="after")
     def _first_response_fits(self) -> SlaTarget:
-        if self.first_response > self.resolution:
+        if self.first_response and self.resolution and self.first_response > self.resolution:
             raise _problem(
                 f"the first response target ({_spell(self.first_response)}) is longer than the "
                 f"resolution target ({_spell(self.resolution)})",
                 at=("first_response",),
             )
         return self
+
+
+class SlaOverride(_Section):
+    """Part of a priority's target, changed for one customer tier or one queue; keys left out
+    keep the priority's own."""
+
+    _example: ClassVar[str] = "first_response: 30m"
+
+    first_response: TargetDuration | None = None
+    resolution: TargetDuration | None = None
+    around_the_clock: bool | None = None
+
+    def over(self, base: SlaTarget) -> SlaTarget:
+        return SlaTarget(
+            first_response=_pick(self.first_response, base.first_response),
+            resolution=_pick(self.resolution, base.resolution),
+            around_the_clock=_pick(self.around_the_clock, base.around_the_clock),
+        )
+
+
+def _pick(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _priority_keys(value: Any) -> Any:
+    """Priority keys are case-insensitive ("URGENT:" works)."""
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        try:
+            out[_priority(key).value] = item
+        except PydanticCustomError:
+            out[key] = item
+    return out
+
+
+class SlaOverrides(_Section):
+    """Targets that differ for one tier or queue, by priority."""
+
+    _example: ClassVar[str] = "high: {first_response: 30m, resolution: 4h}"
+
+    urgent: SlaOverride | None = None
+    high: SlaOverride | None = None
+    medium: SlaOverride | None = None
+    low: SlaOverride | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        data = _priority_keys(data)
+        if isinstance(data, Mapping):
+            for key in data:
+                if key not in cls.model_fields:
+                    raise _problem(f"{key!r} is not a priority ({_PRIORITY_HINT})", at=(str(key),))
+        return data
+
+    def for_priority(self, priority: Priority) -> SlaOverride | None:
+        override: SlaOverride | None = getattr(self, priority.value)
+        return override
+
+
+def _warning_at(value: object) -> float:
+    """When the warning goes out: "75%" (or 75) of the target; off/false for no warnings."""
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return 0.0
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().removesuffix("%").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+    if number is None or not 1 <= number <= 99:
+        raise _problem(f"{_show(value)} is not a share of the target (use 50% to 99%, or off)")
+    return number / 100
+
+
+WarningAt = Annotated[float, BeforeValidator(_warning_at)]
+
+
+class SlaPolicy(_Section):
+    """SLA targets by priority, changed per customer tier and per queue, and how alerts go out.
+
+    A tier's target wins over a queue's, which wins over the priority's own, key by key: the
+    customer's contract is the promise that matters most."""
+
+    _example: ClassVar[str] = "urgent: {first_response: 15m, resolution: 4h}"
+
+    urgent: SlaTarget = Field(default_factory=lambda: DEFAULT_SLA[Priority.URGENT])
+    high: SlaTarget = Field(default_factory=lambda: DEFAULT_SLA[Priority.HIGH])
+    medium: SlaTarget = Field(default_factory=lambda: DEFAULT_SLA[Priority.MEDIUM])
+    low: SlaTarget = Field(default_factory=lambda: DEFAULT_SLA[Priority.LOW])
+    # Share of a target after which a warning goes out (0: no warnings).
+    warning_at: WarningAt = 0.75
+    # Where the sweep's grouped alerts go; default: the triage channel.
+    alert_channel: ChannelId | None = None
+    tiers: dict[Name, SlaOverrides] = Field(default_factory=dict)
+    queues: dict[Name, SlaOverrides] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data: Any) -> Any:
+        """Half-given targets ("urgent: {first_response: 10m}") keep the other default."""
+        if isinstance(data, SlaPolicy) or data is None:
+            return data
+        if not isinstance(data, Mapping):
+            raise _problem(f"expected a mapping of priorities (like urgent:), not {_show(data)}")
+        merged: dict[Any, Any] = {}
+        for key, value in _priority_keys(data).items():
+            if key in PRIORITY_KEYS:
+                target = value
+                if target is None or isinstance(target, Mapping):
+                    default = DEFAULT_SLA[Priority(key)]
+                    target = {
+                        "first_response": default.first_response,
+                        "resolution": default.resolution,
+                        **{k: v for k, v in (target or {}).items() if v is not None},
+                    }
+                merged[key] = target
+            elif key in cls.model_fields:
+                merged[key] = value
+            else:
+                close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1, cutoff=0.7)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise _problem(
+                    f"{key!r} is not a priority ({_PRIORITY_HINT}) nor an SLA setting{hint}",
+                    at=(str(key),),
+                )
+        return merged
+
+    @model_validator(mode="after")
+    def _overrides_fit(self) -> SlaPolicy:
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        for section, entries in (("tiers", self.tiers), ("queues", self.queues)):
+            for name, overrides in entries.items():
+                for priority in Priority:
+                    override = overrides.for_priority(priority)
+                    if override is None:
+                        continue
+                    try:
+                        override.over(self.target(priority))
+                    except ValidationError as exc:
+                        message = str(exc.errors()[0].get("ctx", {}).get("message", exc))
+                        found.append(((section, name, priority.value, "first_response"), message))
+        if found:
+            raise _problems(found)
+        return self
+
+    def target(self, priority: Priority | str) -> SlaTarget:
+        target: SlaTarget = getattr(self, Priority(priority).value)
+        return target
+
+
+PRIORITY_KEYS = frozenset(p.value for p in Priority)
 
 
 def _spell(delta: timedelta) -> str:
@@ -557,10 +780,6 @@ class Reactions(_Section):
             if name == value:
                 raise _problem(f"{value!r} is already the {other} reaction; use a different emoji")
         return value
-
-
-def _default_sla() -> dict[Priority, SlaTarget]:
-    return dict(DEFAULT_SLA)
 
 
 AUTO_ASSIGN_MODES = ("none", "round_robin", "least_loaded")
@@ -802,7 +1021,8 @@ class DeskConfig(_Section):
     default_priority: PriorityName = Priority.MEDIUM
     business_hours: BusinessHours | None = None
     holidays: Annotated[tuple[Holiday, ...], AsList] = ()
-    sla: dict[PriorityName, SlaTarget] = Field(default_factory=_default_sla)
+    public_holidays: PublicHolidays | None = None
+    sla: SlaPolicy = Field(default_factory=SlaPolicy)
     knowledge_base: KnowledgeBase | None = None
     feature_requests: FeatureRequests | None = None
     reactions: Reactions = Field(default_factory=Reactions)
@@ -942,32 +1162,41 @@ class DeskConfig(_Section):
             raise _problems(found)
         return value
 
-    @field_validator("sla", mode="before")
-    @classmethod
-    def _sla_entries(cls, value: Any) -> Any:
-        """Half-given targets ("urgent: {first_response: 10m}") keep the other default."""
-        if not isinstance(value, Mapping):
-            raise _problem(f"expected a mapping of priorities (like urgent:), not {_show(value)}")
-        merged: dict[Any, Any] = {}
-        for key, target in value.items():
-            try:
-                priority: Any = _priority(key)
-            except PydanticCustomError:
-                priority = key
-            if target is None or isinstance(target, Mapping):
-                default = DEFAULT_SLA.get(priority, DEFAULT_SLA[Priority.MEDIUM])
-                target = {
-                    "first_response": default.first_response,
-                    "resolution": default.resolution,
-                    **{k: v for k, v in (target or {}).items() if v is not None},
-                }
-            merged[priority if isinstance(priority, Priority) else key] = target
-        return merged
-
-    @field_validator("sla")
-    @classmethod
-    def _sla_defaults(cls, value: dict[Priority, SlaTarget]) -> dict[Priority, SlaTarget]:
-        return {p: value.get(p, DEFAULT_SLA[p]) for p in reversed(list(Priority))}
+    @model_validator(mode="after")
+    def _sla_names(self) -> DeskConfig:
+        """Overrides must name tiers and queues tickets can have, or they never apply."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        queues = self.queue_names()
+        for name in self.sla.queues:
+            if name not in queues:
+                found.append(
+                    (
+                        ("sla", "queues", name),
+                        f"{name!r} is not a queue of this desk "
+                        f"(known: {', '.join(sorted(queues))})",
+                    )
+                )
+        tiers = {c.tier for c in self.customer_channels}
+        for name in self.sla.tiers:
+            if name not in tiers:
+                known = ", ".join(sorted(tiers)) or "none: list customer_channels with a tier"
+                found.append(
+                    (
+                        ("sla", "tiers", name),
+                        f"{name!r} is not the tier of any customer channel (known: {known})",
+                    )
+                )
+        channel = self.sla.alert_channel
+        if channel is not None and self.customer_channel(channel) is not None:
+            found.append(
+                (
+                    ("sla", "alert_channel"),
+                    f"{channel} is a customer channel; SLA alerts are internal",
+                )
+            )
+        if found:
+            raise _problems(found)
+        return self
 
     @property
     def tz(self) -> ZoneInfo:
@@ -1012,7 +1241,33 @@ class DeskConfig(_Section):
 
     def sla_for(self, priority: Priority | str) -> SlaTarget:
         """The SLA target of a priority (every priority has one; defaults fill the gaps)."""
-        return self.sla[Priority(priority)]
+        return self.sla.target(priority)
+
+    def sla_target(
+        self, priority: Priority | str, *, tier: str | None = None, queue: str | None = None
+    ) -> SlaTarget:
+        """The target a ticket is held to: its tier's, else its queue's, else its priority's,
+        key by key."""
+        priority = Priority(priority)
+        target = self.sla.target(priority)
+        for overrides in (self.sla.queues.get(queue or ""), self.sla.tiers.get(tier or "")):
+            override = overrides.for_priority(priority) if overrides else None
+            if override is not None:
+                target = override.over(target)
+        return target
+
+    def queue_names(self) -> set[str]:
+        """Every queue a ticket can be in: listed, intake, default and second-line ones."""
+        names = {q.name for q in self.queues} | {i.queue for i in self.intake}
+        names.add(self.default_queue)
+        if self.second_line:
+            names.add(self.second_line)
+        return names
+
+    @property
+    def sla_alert_channel(self) -> str | None:
+        """Where grouped SLA alerts are posted: `sla.alert_channel`, else the triage channel."""
+        return self.sla.alert_channel or self.triage_channel
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ schema never needs a migration to learn a new word. Times are timezone-aware UTC
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     MetaData,
     String,
     Text,
@@ -76,6 +77,7 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
         Index("ix_tickets_grouping", "source_channel", "requester", "created_at"),
+        Index("ix_tickets_sla_next_at", "sla_next_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,6 +127,20 @@ class Ticket(Base):
     first_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
     sla_state: Mapped[str | None] = mapped_column(String(16))
+    # The SLA clock: when it started (the ticket opened, e.g. the :ticket: reaction), when the
+    # warnings are due, and the next moment the sweep must look at the ticket (the one indexed
+    # column it reads: the sweep's cost follows the tickets coming due, not the backlog).
+    sla_started_at: Mapped[datetime | None]
+    first_response_warn_at: Mapped[datetime | None]
+    resolution_warn_at: Mapped[datetime | None]
+    sla_next_at: Mapped[datetime | None]
+    # The resolution clock stops while the ticket waits on the requester (or is resolved); the
+    # business time it stood still before its target was reached moves the due time out.
+    sla_paused_at: Mapped[datetime | None]
+    sla_paused: Mapped[timedelta | None] = mapped_column(Interval)  # None: never paused
+    # Business seconds (of the ticket's SLA clock) to its first response and to its resolution.
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
 
     tags: Mapped[list[TicketTag]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketTag.tag"
@@ -265,6 +281,35 @@ class EscalationMessage(Base):
     author: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+
+
+class SlaAlert(Base):
+    """A warning or breach alert sent for one ticket and target. Unique per (ticket, target,
+    level): however many sweeps run, on however many replicas, each goes out once."""
+
+    __tablename__ = "sla_alerts"
+    __table_args__ = (UniqueConstraint("ticket_id", "target", "level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(16))  # first_response | resolution
+    level: Mapped[str] = mapped_column(String(16))  # warning | breach
+    due_at: Mapped[datetime]  # the target's due time when the alert fired
+    fired_at: Mapped[datetime] = mapped_column(index=True)
+    # False when the sweep recorded it without saying it (a warning overtaken by its breach).
+    sent: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class JobRun(Base):
+    """A scheduled job's claim on one period ("sla-sweep", "2026-11-23T10:05"): the replica
+    whose insert wins runs it, the others skip, so a digest is posted once."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime]
 
 
 class AgentStatus(Base):
