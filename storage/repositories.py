@@ -14,9 +14,11 @@ from storage.models import (
     AgentStatus,
     Escalation,
     EscalationMessage,
+    JobRun,
     OutboxMessage,
     ProcessedEvent,
     QueueRotation,
+    SlaAlert,
     Ticket,
     TicketEvent,
     TicketMessage,
@@ -554,3 +556,67 @@ class EscalationRepository:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SlaRepository:
+    """The SLA sweep's reads and the alerts it sent."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def coming_due(self, *, now: datetime, limit: int) -> Sequence[Ticket]:
+        """Tickets whose next SLA moment has come, soonest first: one range scan of
+        `ix_tickets_sla_next_at`, however large the backlog. Rows another replica is sweeping
+        are skipped (PostgreSQL), not waited for."""
+        query = (
+            select(Ticket)
+            .where(Ticket.sla_next_at <= now)
+            .order_by(Ticket.sla_next_at, Ticket.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(query).all()
+
+    def fired(self, ticket_ids: Iterable[int]) -> dict[int, set[tuple[str, str]]]:
+        """(target, level) pairs already alerted, by ticket."""
+        ids = list(ticket_ids)
+        out: dict[int, set[tuple[str, str]]] = {ticket_id: set() for ticket_id in ids}
+        if not ids:
+            return out
+        rows = self.session.execute(
+            select(SlaAlert.ticket_id, SlaAlert.target, SlaAlert.level).where(
+                SlaAlert.ticket_id.in_(ids)
+            )
+        )
+        for ticket_id, target, level in rows:
+            out[ticket_id].add((target, level))
+        return out
+
+    def record(self, alert: SlaAlert) -> SlaAlert | None:
+        """The alert, or None when it was recorded before (by another sweep or replica)."""
+        return _insert_once(self.session, alert)
+
+    def alerts_between(self, since: datetime, until: datetime) -> Sequence[SlaAlert]:
+        return self.session.scalars(
+            select(SlaAlert)
+            .where(SlaAlert.fired_at >= since, SlaAlert.fired_at < until)
+            .order_by(SlaAlert.fired_at, SlaAlert.id)
+        ).all()
+
+
+class JobRepository:
+    """Claims of scheduled jobs' periods, so several replicas run each period once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, job: str, period: str, *, by: str, at: datetime) -> bool:
+        """True for the one caller whose claim of (job, period) is first; on PostgreSQL a
+        concurrent claimer waits for the first one's transaction and then gets False."""
+        run = JobRun(job=job, period=period, claimed_by=by[:128], claimed_at=at)
+        return _insert_once(self.session, run) is not None
+
+    def runs(self, job: str) -> Sequence[JobRun]:
+        return self.session.scalars(
+            select(JobRun).where(JobRun.job == job).order_by(JobRun.period)
+        ).all()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from templates.escalation import target_label
 from templates.ids import ActionId, BlockId, MoreOption
 from templates.render import render_message
+from templates.sla import clock_lines
 from templates.wording import format_days, format_duration, format_hours
+from workflows.sla_state import target_state
 from workflows.vocabulary import (
     ACTIVE_STATUSES,
     ISSUE_TYPE_LABELS,
@@ -18,6 +21,7 @@ from workflows.vocabulary import (
     EscalationKind,
     IssueType,
     Priority,
+    SlaTarget,
     TicketStatus,
 )
 
@@ -65,6 +69,7 @@ class TicketCard:
     passes_back: bool  # a live escalation is the second line's: de-escalating passes it back
     escalations: list[dict[str, str | None]]  # the live ones: where, to whom
     reopen_window: str
+    clocks: list[dict[str, Any]]  # the SLA time-left line, per target
 
 
 def describe_scale(users_affected: int | None, site_down: bool | None) -> str | None:
@@ -98,10 +103,15 @@ def live_escalations(ticket: Ticket) -> list[dict[str, str | None]]:
     ]
 
 
-def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: bool) -> TicketCard:
+def ticket_card_model(
+    ticket: Ticket, config: DeskConfig, *, show_description: bool, now: datetime | None = None
+) -> TicketCard:
     priority = Priority(ticket.priority)
     escalations = live_escalations(ticket)
-    target = config.sla_for(priority)
+    target = config.sla_target(priority, tier=ticket.customer_tier, queue=ticket.queue)
+    states = (
+        {t: target_state(ticket, t, now=now) for t in SlaTarget} if now is not None else {}
+    )
     status = TicketStatus(ticket.status)
     active = status in ACTIVE_STATUSES
     return TicketCard(
@@ -123,7 +133,7 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         merged_into=f"#{ticket.merged_into_id}" if ticket.merged_into_id else None,
         scale=describe_scale(ticket.users_affected, ticket.site_down),
         description=ticket.description if show_description else None,
-        first_response=format_duration(target.first_response) if target else None,
+        first_response=format_duration(target.first_response) if target.first_response else None,
         business_hours=describe_business_hours(config),
         tags=[t.tag for t in ticket.tags],
         departments=list(ticket.departments or []),
@@ -143,13 +153,15 @@ def ticket_card_model(ticket: Ticket, config: DeskConfig, *, show_description: b
         passes_back=any(e["kind"] == EscalationKind.SECOND_LINE for e in escalations),
         escalations=escalations,
         reopen_window=format_duration(config.reopen_window),
+        clocks=clock_lines(ticket, states, now=now, tz=config.tz) if now is not None else [],
     )
 
 
 def build_ticket_card(
-    ticket: Ticket, config: DeskConfig, *, show_description: bool
+    ticket: Ticket, config: DeskConfig, *, show_description: bool, now: datetime | None = None
 ) -> dict[str, Any]:
-    card = ticket_card_model(ticket, config, show_description=show_description)
+    """The card; with `now`, it also says where the ticket stands against its SLA."""
+    card = ticket_card_model(ticket, config, show_description=show_description, now=now)
     return render_message(
         "ticket_card.json.j2", card=asdict(card), ids=ActionId, blocks=BlockId, more=MoreOption
     )

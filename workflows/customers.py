@@ -17,6 +17,7 @@ from storage.repositories import TicketRepository
 from workflows.delivery import send_to_customer
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest, may_open, refusal_for
+from workflows.sla import first_response
 from workflows.triage import Refusal
 from workflows.vocabulary import EventKind
 
@@ -71,8 +72,7 @@ def reply_to_customer(
     tickets.log(ticket, EventKind.REPLIED_TO_CUSTOMER, at=at, actor=agent)
     ticket.updated_at = max(ticket.updated_at, at)
     if ticket.first_response_at is None:
-        ticket.first_response_at = at
-        tickets.log(ticket, EventKind.FIRST_RESPONSE, at=at, actor=agent)
+        first_response(session, desk, ticket, by=agent, at=at)
     return ReplyResult(True, ticket.id)
 
 

@@ -65,6 +65,9 @@ class Purpose(StrEnum):
     ESCALATION_UPDATE = "escalation_update"
     ENGINEERING_THREAD = "engineering_thread"
     ESCALATION_ROOM = "escalation_room"
+    # The SLA sweep's grouped alerts (alert channel, DMs) and the digests.
+    SLA_ALERT = "sla_alert"
+    DIGEST = "digest"
 
 
 # The only notices a customer may read in their own thread; anything else about a bridged ticket
@@ -490,7 +493,9 @@ class DeliveryHooks:
             payload["thread_ts"] = ticket.thread_ts
         if not payload.get("thread_ts"):
             payload.pop("thread_ts", None)
-        card = build_ticket_card(ticket, self.config, show_description=is_root_card)
+        card = build_ticket_card(
+            ticket, self.config, show_description=is_root_card, now=self.clock.now()
+        )
         payload.update(card)
         payload["unfurl_links"] = False
         payload["unfurl_media"] = False
@@ -633,7 +638,9 @@ class DeliveryHooks:
             return None  # the card never landed; nothing to update
         # A card that is its thread's first message quotes the question; one under it doesn't.
         is_root_card = ticket.bridged or ticket.card_ts == ticket.source_ts
-        card = build_ticket_card(ticket, self.config, show_description=is_root_card)
+        card = build_ticket_card(
+            ticket, self.config, show_description=is_root_card, now=self.clock.now()
+        )
         return SlackCall(
             "chat.update", {"channel": ticket.card_channel, "ts": ticket.card_ts, **card}
         )

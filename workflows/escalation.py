@@ -271,7 +271,7 @@ def escalate(
     else:
         # Whoever escalates an unassigned ticket holds it, unless the second line has it.
         with_second_line = any(e.kind == EscalationKind.SECOND_LINE for e in live)
-        mark_escalated(session, ticket, owner=None if with_second_line else agent, at=at)
+        mark_escalated(session, desk, ticket, owner=None if with_second_line else agent, at=at)
         post_escalation_card(session, escalation, now=now)
         tell_room_about_escalation(session, ticket, escalation, "escalated", now=now)
     tickets.log(
@@ -298,8 +298,8 @@ def _to_second_line(
     tickets out, else its agents are asked (in the ticket's room) to claim it."""
     queue = escalation.target
     picked = pick_assignee(session, desk, queue, at=at)
-    move_to_queue(session, ticket, queue=queue, assignee=picked, at=at)
-    mark_escalated(session, ticket, owner=None, at=at)
+    move_to_queue(session, desk, ticket, queue=queue, assignee=picked, at=at)
+    mark_escalated(session, desk, ticket, owner=None, at=at)
     if picked is not None:
         escalation.taken_by, escalation.taken_at = picked, at
         escalation.state = EscalationState.TAKEN.value
@@ -689,6 +689,7 @@ def _pass_back(
         agent = None
     move_to_queue(
         session,
+        desk,
         ticket,
         queue=escalation.from_queue or desk.config.default_queue,
         assignee=agent,
@@ -704,8 +705,8 @@ def _back_with_agent(
     if _live(session, ticket):
         return
     if ticket.status == TicketStatus.ESCALATED and ticket.assignee is None and fixed is not None:
-        move_to_queue(session, ticket, queue=ticket.queue, assignee=fixed.escalated_by, at=at)
-    end_escalation(session, ticket, at=at, fixed=fixed is not None)
+        move_to_queue(session, desk, ticket, queue=ticket.queue, assignee=fixed.escalated_by, at=at)
+    end_escalation(session, desk, ticket, at=at, fixed=fixed is not None)
 
 
 # --- helpers -------------------------------------------------------------------------------------

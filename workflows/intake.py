@@ -34,6 +34,7 @@ from workflows.delivery import (
 from workflows.desk import Desk
 from workflows.pleasantries import is_pleasantry
 from workflows.rules import route_ticket
+from workflows.sla import first_response
 from workflows.triage import close_if_expired, requester_replied
 from workflows.vocabulary import (
     ACTIVE_STATUSES,
@@ -583,8 +584,7 @@ def _attach_reply(session: Session, desk: Desk, message: SlackMessage) -> Intake
     if agent and message.user != ticket.requester:
         if ticket.first_response_at is None:
             # A reply in the thread is what the requester sees; a claim or a card update isn't.
-            ticket.first_response_at = posted_at
-            tickets.log(ticket, EventKind.FIRST_RESPONSE, at=posted_at, actor=message.user)
+            first_response(session, desk, ticket, by=message.user, at=posted_at)
     elif requester_side and not pleasantry:
         # "thanks!" after a resolve is not "it's still broken"; "ok" is not the answer awaited.
         requester_replied(session, desk, ticket, user=message.user, at=posted_at)

@@ -241,7 +241,7 @@ def merge_ticket(
         # Engineering carries on with the ticket that lives on: its answers land in that room.
         session.expire(target, ["escalations"])
         if any(e.state in LIVE_ESCALATION_STATES for e in target.escalations):
-            mark_escalated(session, target, owner=agent, at=at)
+            mark_escalated(session, desk, target, owner=agent, at=at)
     now = desk.clock.now()
     post_thread_notice(session, ticket, "merged", now=now, into=target.ref, actor=agent)
     post_room_notice(session, target, "merged_here", now=now, actor=agent, into=_about(ticket))

@@ -20,6 +20,7 @@ from storage.models import Ticket, TicketEvent, TicketTag
 from storage.repositories import TicketRepository
 from workflows.delivery import post_channel_notice, refresh_card
 from workflows.desk import Desk
+from workflows.sla import plan as plan_sla
 from workflows.triage import assign_ticket, auto_assign
 from workflows.vocabulary import ACTIVE_STATUSES, EventKind, Via, normalize_tag
 
@@ -82,6 +83,8 @@ def route_ticket(session: Session, desk: Desk, ticket: Ticket, *, at: datetime) 
         return []
     applied = apply_rules(session, desk, ticket, at=at)
     auto_assign(session, desk, ticket, at=at)
+    # Its priority, queue or tier may be new: the SLA due times follow.
+    plan_sla(session, desk, ticket, at=at, retarget=True)
     return applied
 
 

@@ -29,6 +29,7 @@ from workflows.delivery import (
     tell_privately,
 )
 from workflows.desk import Desk
+from workflows.sla import plan as plan_sla
 from workflows.vocabulary import (
     ACTIVE_STATUSES,
     LIVE_ESCALATION_STATES,
@@ -179,6 +180,7 @@ def ticket_for_message(session: Session, channel: str, ts: str) -> Ticket | None
 def _claim(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
     changed = _transition(
         session,
+        desk,
         ticket,
         at=action.at,
         where=[Ticket.assignee.is_(None), Ticket.status.in_(ACTIVE_STATUSES)],
@@ -200,6 +202,7 @@ def _unclaim(session: Session, desk: Desk, ticket: Ticket, action: TicketAction)
     previous = ticket.assignee
     changed = _transition(
         session,
+        desk,
         ticket,
         at=action.at,
         where=[Ticket.assignee.is_not(None), Ticket.status.in_(ACTIVE_STATUSES)],
@@ -244,6 +247,7 @@ def assign_ticket(
     unassigned = Ticket.assignee.is_(None)
     changed = _transition(
         session,
+        desk,
         ticket,
         at=at,
         where=[
@@ -288,6 +292,7 @@ def auto_assign(session: Session, desk: Desk, ticket: Ticket, *, at: datetime) -
 def _wait(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
     changed = _transition(
         session,
+        desk,
         ticket,
         at=action.at,
         where=[
@@ -309,6 +314,7 @@ def _wait(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) ->
 def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
     changed = _transition(
         session,
+        desk,
         ticket,
         at=action.at,
         where=[Ticket.status.in_(ACTIVE_STATUSES)],
@@ -347,6 +353,7 @@ def reopen_ticket(
 ) -> Refusal | None:
     changed = _transition(
         session,
+        desk,
         ticket,
         at=at,
         where=[Ticket.status == TicketStatus.RESOLVED],
@@ -393,11 +400,14 @@ _CHANGES = {
 # --- escalation (workflows/escalation.py decides; the status changes are made here) -----------
 
 
-def mark_escalated(session: Session, ticket: Ticket, *, owner: str | None, at: datetime) -> bool:
+def mark_escalated(
+    session: Session, desk: Desk, ticket: Ticket, *, owner: str | None, at: datetime
+) -> bool:
     """The ticket went to engineering or the second line. Whoever escalated an unassigned ticket
     owns it (`owner`): engineering's answers come back to them."""
     return _transition(
         session,
+        desk,
         ticket,
         at=at,
         where=[Ticket.status.in_(ACTIVE_STATUSES)],
@@ -409,11 +419,12 @@ def mark_escalated(session: Session, ticket: Ticket, *, owner: str | None, at: d
 
 
 def move_to_queue(
-    session: Session, ticket: Ticket, *, queue: str, assignee: str | None, at: datetime
+    session: Session, desk: Desk, ticket: Ticket, *, queue: str, assignee: str | None, at: datetime
 ) -> bool:
     """Hand an active ticket to another queue (the second line, or back to the first)."""
     return _transition(
         session,
+        desk,
         ticket,
         at=at,
         where=[Ticket.status.in_(ACTIVE_STATUSES)],
@@ -423,7 +434,9 @@ def move_to_queue(
     )
 
 
-def end_escalation(session: Session, ticket: Ticket, *, at: datetime, fixed: bool = False) -> bool:
+def end_escalation(
+    session: Session, desk: Desk, ticket: Ticket, *, at: datetime, fixed: bool = False
+) -> bool:
     """No escalation of the ticket is live any more: it is back with its agent (claimed), or
     with its queue (open) when nobody holds it. A fix brings back a ticket waiting on the
     requester too: the agent has news for them."""
@@ -432,6 +445,7 @@ def end_escalation(session: Session, ticket: Ticket, *, at: datetime, fixed: boo
         statuses.append(TicketStatus.WAITING_ON_CUSTOMER)
     return _transition(
         session,
+        desk,
         ticket,
         at=at,
         where=[Ticket.status.in_(statuses)],
@@ -466,6 +480,7 @@ def requester_replied(
     if ticket.status == TicketStatus.WAITING_ON_CUSTOMER and at > _waiting_since(session, ticket):
         changed = _transition(
             session,
+            desk,
             ticket,
             at=at,
             where=[Ticket.status == TicketStatus.WAITING_ON_CUSTOMER],
@@ -519,6 +534,7 @@ def close_if_expired(session: Session, desk: Desk, ticket: Ticket, *, now: datet
     closed_at = ticket.resolved_at + desk.config.reopen_window
     if not _transition(
         session,
+        desk,
         ticket,
         at=closed_at,
         where=[Ticket.status == TicketStatus.RESOLVED, Ticket.resolved_at <= cutoff],
@@ -537,9 +553,10 @@ def close_if_expired(session: Session, desk: Desk, ticket: Ticket, *, now: datet
 
 
 def _transition(
-    session: Session, ticket: Ticket, *, at: datetime, where: list[Any], **values: Any
+    session: Session, desk: Desk, ticket: Ticket, *, at: datetime, where: list[Any], **values: Any
 ) -> bool:
-    """One conditional UPDATE; afterwards `ticket` shows what is now true, changed or not."""
+    """One conditional UPDATE; afterwards `ticket` shows what is now true, changed or not. A
+    change brings the SLA clock along: it pauses, resumes, stops, or (new queue) retargets."""
     values["updated_at"] = max(ticket.updated_at, at)
     result = session.execute(
         update(Ticket)
@@ -548,7 +565,10 @@ def _transition(
         .execution_options(synchronize_session=False)
     )
     session.refresh(ticket)
-    return bool(getattr(result, "rowcount", 0))
+    changed = bool(getattr(result, "rowcount", 0))
+    if changed:
+        plan_sla(session, desk, ticket, at=at, retarget="queue" in values)
+    return changed
 
 
 def _claimed_unless_further() -> Any:

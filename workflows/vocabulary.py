@@ -83,6 +83,9 @@ class EventKind(StrEnum):
     ESCALATION_FIXED = "escalation_fixed"
     DE_ESCALATED = "de_escalated"  # support withdrew an escalation
     PASSED_BACK = "passed_back"  # the second line handed the ticket back to the first
+    SLA_WARNING = "sla_warning"  # a target is close (the sweep's warning went out)
+    SLA_BREACHED = "sla_breached"  # a target passed
+    ASKED_CUSTOMER = "asked_customer"  # Ask customer: the agent's question went to the requester
 
 
 class Via(StrEnum):
@@ -98,6 +101,35 @@ class Via(StrEnum):
     REPLY = "reply"
     SCHEDULE = "schedule"
     SHORTCUT = "shortcut"
+
+
+class SlaState(StrEnum):
+    """Where a ticket stands against its targets (exported as `sla_state`)."""
+
+    OK = "ok"
+    WARNING = "warning"
+    BREACHED = "breached"
+    PAUSED = "paused"  # the resolution clock waits on the requester
+
+
+class SlaTarget(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+
+class AlertLevel(StrEnum):
+    WARNING = "warning"
+    BREACH = "breach"
+
+
+SLA_TARGET_LABELS: dict[SlaTarget, str] = {
+    SlaTarget.FIRST_RESPONSE: "First response",
+    SlaTarget.RESOLUTION: "Resolution",
+}
+
+# The resolution clock runs in these statuses; waiting on the requester pauses it, resolving
+# stops it.
+SLA_RUNNING_STATUSES = ("open", "claimed", "escalated")
 
 
 class EscalationKind(StrEnum):
