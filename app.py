@@ -7,20 +7,25 @@ config, a missing token) end with a one-line message and an exit code, never a t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 if TYPE_CHECKING:
     from bot.config import DeskConfig
+    from bot.outbox import Dispatcher
     from bot.runtime import Runtime
     from bot.settings import Settings
+    from storage.db import SessionFactory
+    from workflows.desk import Desk
 
 EXIT_PROBLEMS = 1
 EXIT_BAD_CONFIG = 2
@@ -50,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": _check_config,
         "export": _export,
         "demo": _demo,
+        "sla-check": _sla_check,
+        "digest": _digest,
     }[args.command]
     try:
         return handler(settings, args)
@@ -68,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     export.add_argument("--since", type=_iso, help="ISO date/time; tickets created at or after")
     export.add_argument("--until", type=_iso, help="ISO date/time; tickets created before")
+    sub.add_parser("sla-check", help="run one SLA sweep now (warnings and breach alerts)")
+    digest = sub.add_parser("digest", help="build a digest and post it to the digests channel")
+    digest.add_argument("kind", choices=["sla"], help="which digest")
+    digest.add_argument("--dry-run", action="store_true", help="print it instead of posting it")
+    digest.add_argument("--since", type=_iso, help="ISO date/time; default: 7 days before --until")
+    digest.add_argument("--until", type=_iso, help="ISO date/time; default: now")
     demo = sub.add_parser("demo", help="play a scripted support day against a local Slack stand-in")
     demo.add_argument(
         "--database", help="database URL for the demo (default: a temporary SQLite file)"
@@ -153,12 +166,9 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from bot.agent_directory import refresh_agent_usergroup
     from bot.runtime import build_runtime
+    from bot.scheduler import build_scheduler
     from storage.migrate import upgrade_schema
-    from workflows.housekeeping import close_resolved, forget_old_events
 
     if not settings.bot_token:
         print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
@@ -183,38 +193,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEMS
     runtime.dispatcher.start()
-    scheduler = BackgroundScheduler(timezone=config.tz)
-    scheduler.add_job(
-        forget_old_events,
-        "interval",
-        hours=6,
-        id="forget-old-events",
-        args=[runtime.session_factory, runtime.desk.clock, timedelta(days=3)],
-        coalesce=True,
-        max_instances=1,
-        next_run_time=datetime.now(UTC),
-    )
-    scheduler.add_job(
-        close_resolved,
-        "interval",
-        minutes=5,
-        id="close-resolved",
-        args=[runtime.session_factory, runtime.desk],
-        coalesce=True,
-        max_instances=1,
-        next_run_time=datetime.now(UTC),
-    )
-    if config.agent_usergroup:
-        scheduler.add_job(
-            refresh_agent_usergroup,
-            "interval",
-            minutes=15,
-            id="refresh-agent-usergroup",
-            args=[runtime.app.client, runtime.session_factory, runtime.desk],
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-        )
+    scheduler = build_scheduler(runtime)
     scheduler.start()
     try:
         if args.socket:
@@ -250,6 +229,96 @@ def _serve_http(runtime: Runtime, port: int) -> None:
     except OSError:
         if not stopping.is_set():
             raise
+
+
+def _sla_check(settings: Settings, args: argparse.Namespace) -> int:
+    """One sweep now; its alerts are delivered before the command returns (or stay queued for
+    `serve` when Slack can't be reached)."""
+    from bot.scheduler import replica_name
+    from workflows.schedule import run_sla_sweep
+
+    if not settings.bot_token:
+        print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    config = _load_config_or_exit(settings.config_path)
+    with _one_shot_runtime(settings, config) as runtime:
+        result = run_sla_sweep(
+            runtime.session_factory, runtime.desk, replica=replica_name(), claim=False
+        )
+        assert result is not None
+        sent = runtime.dispatcher.drain()
+    breaches = sum(1 for a in result.alerts if a.level == "breach")
+    print(
+        f"SLA check: {result.looked_at} ticket(s) coming due, {breaches} breach(es), "
+        f"{len(result.alerts) - breaches} warning(s), {result.messages} message(s) "
+        f"({sent} sent now)"
+    )
+    return 0
+
+
+def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    from templates.sla import sla_digest_message
+    from workflows.sla_digest import DEFAULT_PERIOD, build_sla_digest, post_digest
+
+    config = _load_config_or_exit(settings.config_path)
+    if not args.dry_run and not settings.bot_token:
+        print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if config.digests is None and not args.dry_run:
+        print("error: no digests channel in the config (digests: {channel: C…})", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    until = args.until or datetime.now(UTC)
+    since = args.since or until - DEFAULT_PERIOD
+    if since >= until:
+        print("error: --since must be before --until", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    with _one_shot_runtime(settings, config) as runtime:
+        now = runtime.desk.clock.now()
+        with runtime.session_factory.begin() as session:
+            digest = build_sla_digest(session, runtime.desk, since=since, until=until, now=now)
+            if args.dry_run:
+                print(sla_digest_message(digest, tz=config.tz)["text"])
+                return 0
+            post_digest(session, runtime.desk, digest, now=now)
+        runtime.dispatcher.drain()
+    print(f"SLA digest for {since.isoformat()} – {until.isoformat()} posted")
+    return 0
+
+
+@dataclasses.dataclass
+class _OneShot:
+    """What a one-shot command needs: the database, the desk and the outbox (no Bolt app)."""
+
+    session_factory: SessionFactory
+    desk: Desk
+    dispatcher: Dispatcher
+
+
+@contextlib.contextmanager
+def _one_shot_runtime(settings: Settings, config: DeskConfig) -> Iterator[_OneShot]:
+    """The database upgraded and the outbox ready; the outbox is delivered by the caller."""
+    from bot.outbox import Dispatcher
+    from bot.slack_client import outbox_client
+    from storage.db import create_db_engine, create_session_factory
+    from storage.migrate import upgrade_schema
+    from workflows.clock import SystemClock
+    from workflows.delivery import DeliveryHooks
+    from workflows.desk import Desk
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        try:
+            upgrade_schema(engine)
+        except Exception as exc:
+            print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
+            raise SystemExit(EXIT_PROBLEMS) from None
+        clock = SystemClock()
+        session_factory = create_session_factory(engine)
+        client = outbox_client(settings.bot_token or "", settings.api_url)
+        dispatcher = Dispatcher(session_factory, client, DeliveryHooks(config, clock), clock)
+        yield _OneShot(session_factory, Desk(config=config, clock=clock), dispatcher)
+    finally:
+        engine.dispose()
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -596,6 +596,109 @@ class SlaRepository:
         """The alert, or None when it was recorded before (by another sweep or replica)."""
         return _insert_once(self.session, alert)
 
+    # --- the SLA digest's figures (tickets opened in [since, until)) ---------------------------
+
+    def attainment(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Per priority: first responses and resolutions met and missed. Missed: done late, or
+        not done and past due by `until` (a resolution clock paused before its due time has not
+        missed it). Tickets still within their targets count in neither."""
+        active = Ticket.status.in_(["open", "claimed", "waiting_on_customer", "escalated"])
+        stopped = Ticket.status.in_(["resolved", "closed"])
+        answered = Ticket.first_response_at.is_not(None)
+        first_met = and_(answered, Ticket.first_response_at <= Ticket.first_response_due_at)
+        first_missed = or_(
+            and_(answered, Ticket.first_response_at > Ticket.first_response_due_at),
+            and_(~answered, active, Ticket.first_response_due_at < until),
+        )
+        resolution_met = and_(stopped, Ticket.resolved_at <= Ticket.resolution_due_at)
+        resolution_missed = or_(
+            and_(stopped, Ticket.resolved_at > Ticket.resolution_due_at),
+            and_(
+                active,
+                Ticket.resolution_due_at < until,
+                or_(
+                    Ticket.sla_paused_at.is_(None),
+                    Ticket.resolution_due_at <= Ticket.sla_paused_at,
+                ),
+            ),
+        )
+
+        def count(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        rows = self.session.execute(
+            select(
+                Ticket.priority,
+                func.count(Ticket.id),
+                count(and_(Ticket.first_response_due_at.is_not(None), first_met)),
+                count(and_(Ticket.first_response_due_at.is_not(None), first_missed)),
+                count(and_(Ticket.resolution_due_at.is_not(None), resolution_met)),
+                count(and_(Ticket.resolution_due_at.is_not(None), resolution_missed)),
+            )
+            .where(Ticket.created_at >= since, Ticket.created_at < until)
+            .where(Ticket.merged_into_id.is_(None))
+            .group_by(Ticket.priority)
+        )
+        keys = (
+            "priority",
+            "opened",
+            "first_met",
+            "first_missed",
+            "resolution_met",
+            "resolution_missed",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def first_response_buckets(
+        self, since: datetime, until: datetime, edges: Sequence[int]
+    ) -> list[int]:
+        """How many tickets opened in the period were first answered within each bucket of
+        business seconds: `[0, edges[0])`, `[edges[0], edges[1])`, …, `[edges[-1], ∞)`."""
+        bucket = case(
+            *((Ticket.first_response_seconds < edge, index) for index, edge in enumerate(edges)),
+            else_=len(edges),
+        )
+        rows = self.session.execute(
+            select(bucket, func.count(Ticket.id))
+            .where(Ticket.created_at >= since, Ticket.created_at < until)
+            .where(Ticket.first_response_seconds.is_not(None), Ticket.merged_into_id.is_(None))
+            .group_by(bucket)
+        )
+        counts = [0] * (len(edges) + 1)
+        for index, amount in rows:
+            counts[int(index)] = int(amount)
+        return counts
+
+    def unanswered(self, since: datetime, until: datetime) -> Sequence[Ticket]:
+        """Tickets opened in the period still waiting for their first response."""
+        return self.session.scalars(
+            select(Ticket)
+            .where(Ticket.created_at >= since, Ticket.created_at < until)
+            .where(Ticket.first_response_at.is_(None), Ticket.merged_into_id.is_(None))
+            .where(Ticket.status.in_(["open", "claimed", "waiting_on_customer", "escalated"]))
+            .order_by(Ticket.id)
+        ).all()
+
+    def needing_attention(self, *, now: datetime, limit: int) -> Sequence[Ticket]:
+        """Active tickets past a warning or a due time, soonest due first."""
+        unanswered = Ticket.first_response_at.is_(None)
+        running = Ticket.sla_paused_at.is_(None)
+        query = (
+            select(Ticket)
+            .where(Ticket.status.in_(["open", "claimed", "waiting_on_customer", "escalated"]))
+            .where(
+                or_(
+                    and_(unanswered, Ticket.first_response_warn_at <= now),
+                    and_(unanswered, Ticket.first_response_due_at <= now),
+                    and_(running, Ticket.resolution_warn_at <= now),
+                    Ticket.resolution_due_at <= now,
+                )
+            )
+            .order_by(Ticket.id)
+            .limit(limit)
+        )
+        return self.session.scalars(query).all()
+
     def alerts_between(self, since: datetime, until: datetime) -> Sequence[SlaAlert]:
         return self.session.scalars(
             select(SlaAlert)
@@ -615,6 +718,10 @@ class JobRepository:
         concurrent claimer waits for the first one's transaction and then gets False."""
         run = JobRun(job=job, period=period, claimed_by=by[:128], claimed_at=at)
         return _insert_once(self.session, run) is not None
+
+    def forget_older_than(self, cutoff: datetime) -> int:
+        result = self.session.execute(delete(JobRun).where(JobRun.claimed_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def runs(self, job: str) -> Sequence[JobRun]:
         return self.session.scalars(

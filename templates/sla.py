@@ -23,10 +23,9 @@ from workflows.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from workflows.sla_digest import SlaDigest
-
     from storage.models import Ticket
     from workflows.sla import Alert
+    from workflows.sla_digest import SlaDigest
 
 # How many alerts one grouped message lists; the rest are counted.
 MAX_ALERTS_LISTED = 20
@@ -128,5 +127,35 @@ def sla_alert_message(
     )
 
 
+def _pct(value: float | None) -> str:
+    return "no tickets" if value is None else f"{value:g}%"
+
+
 def sla_digest_message(digest: SlaDigest, *, tz: ZoneInfo) -> dict[str, Any]:
-    return render_message("sla_digest.json.j2", d=digest)
+    """The SLA digest: the headline numbers first (they are the notification's text)."""
+    last_day = digest.until - timedelta(microseconds=1)
+    period = f"{digest.since.astimezone(tz):%a %d %b} – {last_day.astimezone(tz):%a %d %b %Y}"
+    rows = [
+        {
+            "label": a.label,
+            "opened": a.opened,
+            "first": _pct(a.first_pct),
+            "first_counts": f"{a.first_met}/{a.first_met + a.first_missed}",
+            "resolution": _pct(a.resolution_pct),
+            "resolution_counts": f"{a.resolution_met}/{a.resolution_met + a.resolution_missed}",
+        }
+        for a in digest.attainment
+    ]
+    return render_message(
+        "sla_digest.json.j2",
+        period=period,
+        opened=digest.opened,
+        first=_pct(digest.first_pct),
+        resolution=_pct(digest.resolution_pct),
+        rows=rows,
+        buckets=digest.buckets,
+        breached=digest.breached[:MAX_ALERTS_LISTED],
+        breached_more=max(0, len(digest.breached) - MAX_ALERTS_LISTED),
+        at_risk=digest.at_risk[:MAX_ALERTS_LISTED],
+        at_risk_more=max(0, len(digest.at_risk) - MAX_ALERTS_LISTED),
+    )

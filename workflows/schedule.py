@@ -1,0 +1,77 @@
+"""Scheduled jobs that must run once per period however many replicas run them: the SLA sweep
+(every minute) and the SLA digest (daily). Each claims its period in the database, in the same
+transaction as its work: the replica whose claim lands first does the work, the others find the
+period taken (on PostgreSQL they wait for the winner's commit, then skip). A run that fails rolls
+its claim back with it, so nothing is half-done, and the next period catches up."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+
+from storage.db import SessionFactory
+from storage.repositories import JobRepository
+from workflows.desk import Desk
+from workflows.sla import SweepResult, sweep
+from workflows.sla_digest import DEFAULT_PERIOD, SlaDigest, build_sla_digest, post_digest
+
+SLA_SWEEP = "sla-sweep"
+SLA_DIGEST = "digest-sla"
+KEEP_CLAIMS = timedelta(days=14)
+
+logger = logging.getLogger(__name__)
+
+
+def sweep_period(now: datetime) -> str:
+    """The sweep's period: the UTC minute."""
+    return now.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def run_sla_sweep(
+    session_factory: SessionFactory, desk: Desk, *, replica: str, claim: bool = True
+) -> SweepResult | None:
+    """One sweep; None when another replica has this minute's. `claim=False` (the one-shot
+    `sla-check`) sweeps anyway: alerts still go out once each, as they are unique per ticket."""
+    now = desk.clock.now()
+    with session_factory.begin() as session:
+        if claim and not JobRepository(session).claim(
+            SLA_SWEEP, sweep_period(now), by=replica, at=now
+        ):
+            return None
+        result = sweep(session, desk, now=now)
+    if result.alerts:
+        logger.info("SLA sweep: %d alert(s), %d message(s)", len(result.alerts), result.messages)
+    return result
+
+
+def digest_period(desk: Desk, now: datetime) -> tuple[datetime, datetime, str]:
+    """The daily digest's period: the 7 days up to today's digest time, and its claim key (the
+    local date)."""
+    local = now.astimezone(desk.config.tz)
+    at = desk.config.digests.sla_at if desk.config.digests else time(9)
+    until = datetime.combine(local.date(), at, tzinfo=desk.config.tz)
+    if until > local:
+        until -= timedelta(days=1)
+    return until - DEFAULT_PERIOD, until, until.date().isoformat()
+
+
+def run_sla_digest(
+    session_factory: SessionFactory, desk: Desk, *, replica: str
+) -> SlaDigest | None:
+    """The scheduled daily digest, posted once per day across replicas; None when another
+    replica posted it (or no digests channel is configured)."""
+    if desk.config.digests is None:
+        return None
+    now = desk.clock.now()
+    since, until, key = digest_period(desk, now)
+    with session_factory.begin() as session:
+        if not JobRepository(session).claim(SLA_DIGEST, key, by=replica, at=now):
+            return None
+        digest = build_sla_digest(session, desk, since=since, until=until, now=now)
+        post_digest(session, desk, digest, now=now)
+    return digest
+
+
+def forget_old_claims(session_factory: SessionFactory, desk: Desk) -> int:
+    with session_factory.begin() as session:
+        return JobRepository(session).forget_older_than(desk.clock.now() - KEEP_CLAIMS)
