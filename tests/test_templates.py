@@ -14,7 +14,8 @@ from templates.render import MAX_SECTION_TEXT, TEMPLATE_DIR, fit_blocks, truncat
 from templates.wording import format_days, format_duration
 
 INTERPOLATION = re.compile(r"{{(.*?)}}", re.S)
-# Macros escape inside: `option` (modal choices), `slack_date` and `clock_line` (sla_macros.j2), `attention` (sla_digest.json.j2).
+# Macros escape inside: `option` (modal choices), `slack_date` and `clock_line`
+# (sla_macros.j2), `attention` (sla_digest.json.j2).
 SAFE = re.compile(r"\|\s*(mrkdwn|tojson)\b|^\s*(option|slack_date|clock_line|attention)\(")
 
 

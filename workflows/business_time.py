@@ -54,8 +54,8 @@ class BusinessCalendar:
 
     def __post_init__(self) -> None:
         if not self.around_the_clock:
-            if not self.days:
-                raise ValueError("a business calendar needs at least one open day")
+            if not self.days or not self.days <= frozenset(range(7)):
+                raise ValueError("a business calendar needs open days among 0-6 (Monday is 0)")
             if self.end is not None and self.end <= self.start:
                 raise ValueError("business hours must end after they start")
 
@@ -141,9 +141,9 @@ class BusinessCalendar:
 
     def is_open(self, moment: datetime) -> bool:
         """Whether `moment` lies in a window, `[opens, closes)`."""
+        moment = _aware(moment).astimezone(UTC)
         if self.around_the_clock:
             return True
-        moment = _aware(moment).astimezone(UTC)
         local = moment.astimezone(self.tz).date()
         for day in (local - timedelta(days=1), local):
             window = self.window_on(day)
