@@ -154,7 +154,9 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     engine = create_db_engine(settings.database_url)
     try:
         with create_session_factory(engine).begin() as session:
-            records = export_records(session, since=args.since, until=args.until)
+            records = export_records(
+                session, since=args.since, until=args.until, now=datetime.now(UTC)
+            )
             writer = write_csv if args.format == "csv" else write_jsonl
             writer(records, sys.stdout)
     except Exception as exc:

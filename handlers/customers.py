@@ -1,5 +1,6 @@
-"""Reply to customer: the card's button and the message shortcut open one modal; submitting it
-sends the agent's words to the customer's thread (through the outbox)."""
+"""Reply to customer and Ask customer: the card's buttons and the message shortcut open one modal;
+submitting it sends the agent's words to the requester's thread (through the outbox). Ask customer
+then leaves the ticket waiting on the requester."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
 from workflows.customers import (
     MAX_REPLY,
+    ask_customer,
     check_reply,
     reply_form_for,
     reply_to_customer,
@@ -36,6 +38,15 @@ from workflows.editing import (
 
 
 def register(app: App, deps: Deps) -> None:
+    def ack_ask_button(ack: Ack, body: dict[str, Any], context: Any) -> None:
+        ack()
+        refuse_press(deps, modal_request(body, Form.ASK, home_team=context.team_id))
+
+    def open_ask_modal(body: dict[str, Any], client: WebClient, context: Any) -> None:
+        request = modal_request(body, Form.ASK, home_team=context.team_id)
+        if request is not None:
+            open_reply_modal(client, body, request, initial="")
+
     def ack_reply_button(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
         refuse_press(deps, modal_request(body, Form.REPLY, home_team=context.team_id))
@@ -81,24 +92,28 @@ def register(app: App, deps: Deps) -> None:
             private_metadata=metadata,
             initial=initial,
             max_reply=MAX_REPLY,
+            asking=request.form == Form.ASK,
+            bridged=form.bridged,
         )
         open_view(client, body, view, ticket_id=request.ticket_id)
 
     def handle_submission(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
     ) -> None:
+        asking = view.get("callback_id") == CallbackId.ASK_MODAL
         modal = decode_modal_context(view.get("private_metadata"))
         values = (view.get("state") or {}).get("values") or {}
         text = (values.get(BlockId.REPLY, {}).get(ActionId.REPLY_INPUT) or {}).get("value")
         if modal is None:
             ack()
             return
-        errors = check_reply(text)
+        errors = check_reply(text, asking=asking)
         if errors:
             ack(response_action="errors", errors={BlockId.REPLY: errors["reply"]})
             return
+        send = ask_customer if asking else reply_to_customer
         with deps.transaction() as session:
-            result = reply_to_customer(
+            result = send(
                 session,
                 deps.desk,
                 ticket_id=modal.ticket_id,
@@ -108,9 +123,8 @@ def register(app: App, deps: Deps) -> None:
                 agent_is_external=actor_is_external(body, home_team=context.team_id),
             )
         if result.refusal is not None:
-            notice = edit_refusal(
-                result.refusal.value, ref=f"#{modal.ticket_id}", form=Form.REPLY.value
-            )
+            form = Form.ASK if asking else Form.REPLY
+            notice = edit_refusal(result.refusal.value, ref=f"#{modal.ticket_id}", form=form.value)
             ack(response_action="errors", errors={BlockId.REPLY: notice["text"]})
         elif result.errors:
             ack(response_action="errors", errors={BlockId.REPLY: result.errors["reply"]})
@@ -118,5 +132,7 @@ def register(app: App, deps: Deps) -> None:
             ack()
 
     app.action(ActionId.REPLY)(ack=ack_reply_button, lazy=[open_from_button])
+    app.action(ActionId.ASK_CUSTOMER)(ack=ack_ask_button, lazy=[open_ask_modal])
+    app.view(CallbackId.ASK_MODAL)(handle_submission)
     app.shortcut(CallbackId.REPLY_SHORTCUT)(ack=ack_shortcut, lazy=[open_from_shortcut])
     app.view(CallbackId.REPLY_MODAL)(handle_submission)

@@ -61,6 +61,7 @@ class TicketCard:
     can_reopen: bool
     can_edit: bool
     can_reply: bool
+    can_ask: bool  # Ask customer: a question to the requester, then wait on them
     can_merge: bool
     can_split: bool
     can_escalate: bool
@@ -144,6 +145,7 @@ def ticket_card_model(
         can_reopen=status == TicketStatus.RESOLVED,
         can_edit=status != TicketStatus.CLOSED,
         can_reply=ticket.bridged and status != TicketStatus.CLOSED,
+        can_ask=active and ticket.merged_into_id is None,
         can_merge=status != TicketStatus.CLOSED,
         can_split=status != TicketStatus.CLOSED,
         can_escalate=active and bool(config.escalation_targets()),

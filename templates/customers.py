@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 MAX_MIRRORED = 2800  # a section's text holds 3000 characters; leave room for the attribution
 
 
-def customer_reply(text: str, *, agent: str) -> dict[str, Any]:
-    """An agent's answer as the customer reads it: their words, escaped, nothing internal."""
-    return render_message("customer_reply.json.j2", text=text, agent=agent)
+def customer_reply(text: str, *, agent: str, attributed: bool = False) -> dict[str, Any]:
+    """An agent's answer as the customer reads it: their words, escaped, nothing internal.
+    `attributed` (an internal ticket's requester, a colleague): it says which agent asks."""
+    return render_message("customer_reply.json.j2", text=text, agent=agent, attributed=attributed)
 
 
 def mirror_message(
@@ -37,9 +38,17 @@ def mirror_message(
 
 
 def build_reply_modal(
-    *, ref: str, customer: str | None, private_metadata: str, initial: str, max_reply: int
+    *,
+    ref: str,
+    customer: str | None,
+    private_metadata: str,
+    initial: str,
+    max_reply: int,
+    asking: bool = False,
+    bridged: bool = True,
 ) -> dict[str, Any]:
-    """The Reply to customer modal, pre-filled with the triage message it was opened from."""
+    """The Reply to customer modal, pre-filled with the triage message it was opened from; with
+    `asking`, the Ask customer modal (the ticket then waits on the requester)."""
     return render_view(
         "reply_modal.json.j2",
         ref=ref,
@@ -47,8 +56,10 @@ def build_reply_modal(
         initial=initial,
         max_reply=max_reply,
         private_metadata=private_metadata,
+        asking=asking,
+        bridged=bridged,
         ids={
-            "callback": str(CallbackId.REPLY_MODAL),
+            "callback": str(CallbackId.ASK_MODAL if asking else CallbackId.REPLY_MODAL),
             "block": str(BlockId.REPLY),
             "action": str(ActionId.REPLY_INPUT),
         },

@@ -19,6 +19,7 @@ class CallbackId(StrEnum):
     ENGINEERING_REPLY_SHORTCUT = "reply_to_engineering"
     ENGINEERING_REPLY_MODAL = "reply_to_engineering_modal"
     DE_ESCALATE_MODAL = "de_escalate_modal"
+    ASK_MODAL = "ask_customer_modal"
 
 
 class BlockId(StrEnum):
@@ -77,6 +78,7 @@ class ActionId(StrEnum):
     TAGS = "tags_input"
     REPLY = "ticket_reply_to_customer"
     REPLY_INPUT = "reply_input"
+    ASK_CUSTOMER = "ticket_ask_customer"
     MERGE_TARGET = "merge_target_select"
     SPLIT_MESSAGE = "split_message_select"
     ESCALATE = "ticket_escalate"

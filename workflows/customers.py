@@ -18,8 +18,8 @@ from workflows.delivery import send_to_customer
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest, may_open, refusal_for
 from workflows.sla import first_response
-from workflows.triage import Refusal
-from workflows.vocabulary import EventKind
+from workflows.triage import Refusal, wait_on_requester
+from workflows.vocabulary import EventKind, TicketStatus, Via
 
 MAX_REPLY = 3000  # what one section block shows
 
@@ -34,10 +34,12 @@ class ReplyResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def check_reply(text: str | None) -> dict[str, str]:
-    """Errors by field of the Reply to customer modal."""
+def check_reply(text: str | None, *, asking: bool = False) -> dict[str, str]:
+    """Errors by field of the Reply to customer and Ask customer modals."""
     cleaned = (text or "").strip()
     if not cleaned:
+        if asking:
+            return {"reply": "Write the question the requester should answer."}
         return {"reply": "Write what the customer should read."}
     if len(cleaned) > MAX_REPLY:
         return {"reply": f"Keep it under {MAX_REPLY} characters; the customer reads it in Slack."}
@@ -76,11 +78,45 @@ def reply_to_customer(
     return ReplyResult(True, ticket.id)
 
 
+def ask_customer(
+    session: Session,
+    desk: Desk,
+    *,
+    ticket_id: int,
+    agent: str,
+    text: str | None,
+    at: datetime,
+    agent_is_external: bool = False,
+) -> ReplyResult:
+    """Ask customer: the agent's question goes to the requester's thread (through the bot, in
+    the agent's name), it is the ticket's first response if none came before, and the ticket
+    waits on the requester: its resolution clock pauses until they answer."""
+    refusal = refusal_for(
+        session, desk, ticket_id, agent, user_is_external=agent_is_external, form=Form.ASK
+    )
+    if refusal is not None:
+        return ReplyResult(False, ticket_id, refusal=refusal)
+    errors = check_reply(text, asking=True)
+    if errors:
+        return ReplyResult(False, ticket_id, errors=errors)
+    tickets = TicketRepository(session)
+    ticket = tickets.get(ticket_id)
+    assert ticket is not None  # refusal_for said so
+    send_to_customer(session, ticket, agent=agent, text=(text or "").strip(), now=desk.clock.now())
+    tickets.log(ticket, EventKind.ASKED_CUSTOMER, at=at, actor=agent)
+    if ticket.first_response_at is None:
+        first_response(session, desk, ticket, by=agent, at=at)
+    if ticket.status != TicketStatus.WAITING_ON_CUSTOMER:
+        wait_on_requester(session, desk, ticket, by=agent, at=at, via=Via.MODAL)
+    return ReplyResult(True, ticket.id)
+
+
 @dataclass(frozen=True)
 class ReplyForm:
     ticket_id: int
     ref: str
     customer: str | None
+    bridged: bool
 
 
 def reply_form_for(session: Session, desk: Desk, request: ModalRequest) -> ReplyForm | None:
@@ -90,7 +126,9 @@ def reply_form_for(session: Session, desk: Desk, request: ModalRequest) -> Reply
         return None
     ticket = TicketRepository(session).get(request.ticket_id)
     assert ticket is not None
-    return ReplyForm(ticket_id=ticket.id, ref=ticket.ref, customer=ticket.customer)
+    return ReplyForm(
+        ticket_id=ticket.id, ref=ticket.ref, customer=ticket.customer, bridged=ticket.bridged
+    )
 
 
 def ticket_for_room_message(

@@ -617,11 +617,13 @@ class DeliveryHooks:
         return None
 
     def _customer_reply(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
-        if not ticket.bridged:
-            return None
+        """The agent's words in the requester's thread: a customer reads the team's answer; a
+        colleague reads who asked (Ask customer on an internal ticket)."""
         if not ticket.source_channel or not ticket.thread_ts:
             return None
-        message = customer_reply(row.payload["_text"], agent=row.payload["_agent"])
+        message = customer_reply(
+            row.payload["_text"], agent=row.payload["_agent"], attributed=not ticket.bridged
+        )
         return SlackCall(
             "chat.postMessage",
             {
@@ -824,7 +826,8 @@ class DeliveryHooks:
                     posted_at=slack_ts_to_datetime(ts),
                 )
             )
-        mirror_to_room(session, ticket, Mirror.SENT, author=agent, text=text, now=now)
+        if ticket.bridged:  # an internal ticket's thread is its room: the message is there
+            mirror_to_room(session, ticket, Mirror.SENT, author=agent, text=text, now=now)
 
     def _read_source(
         self, ticket: Ticket, row: OutboxMessage, response: dict[str, Any]

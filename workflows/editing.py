@@ -72,6 +72,7 @@ class Form(StrEnum):
     ESCALATE = "escalate"
     ENGINEERING_REPLY = "engineering_reply"  # Reply to engineering
     DE_ESCALATE = "de_escalate"
+    ASK = "ask_customer"  # Ask customer: a question to the requester, then wait for them
 
 
 @dataclass(frozen=True)
@@ -470,6 +471,8 @@ def _refusal(
         return Refusal.MERGED
     if form != Form.NOTE and ticket.status == TicketStatus.CLOSED:
         return Refusal.CLOSED
+    if form == Form.ASK and ticket.status == TicketStatus.RESOLVED:
+        return Refusal.ALREADY_RESOLVED
     if form == Form.ESCALATE:
         if ticket.status == TicketStatus.RESOLVED:
             return Refusal.ALREADY_RESOLVED

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Ticket
 from storage.repositories import TicketRepository
+from workflows.sla_state import sla_state
 
 EXPORT_FIELDS = (
     "id",
@@ -44,7 +45,9 @@ def iso_utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def export_record(ticket: Ticket) -> dict[str, Any]:
+def export_record(ticket: Ticket, *, now: datetime | None = None) -> dict[str, Any]:
+    """One ticket's fields; `sla_state` as of `now` (else as the last sweep left it)."""
+    state = sla_state(ticket, now=now) if now is not None else ticket.sla_state
     return {
         "id": ticket.id,
         "ref": ticket.ref,
@@ -65,16 +68,20 @@ def export_record(ticket: Ticket) -> dict[str, Any]:
         "tags": [tag.tag for tag in ticket.tags],
         "first_response_due_at": iso_utc(ticket.first_response_due_at),
         "resolution_due_at": iso_utc(ticket.resolution_due_at),
-        "sla_state": ticket.sla_state or "",
+        "sla_state": state or "",
     }
 
 
 def export_records(
-    session: Session, *, since: datetime | None = None, until: datetime | None = None
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Tickets created in `[since, until)`, oldest first."""
     for ticket in TicketRepository(session).list_created_between(since, until):
-        yield export_record(ticket)
+        yield export_record(ticket, now=now)
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:

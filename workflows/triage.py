@@ -311,6 +311,14 @@ def _wait(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) ->
     return None
 
 
+def wait_on_requester(
+    session: Session, desk: Desk, ticket: Ticket, *, by: str, at: datetime, via: Via
+) -> Refusal | None:
+    """The ticket waits on the requester's answer (Ask customer); its resolution clock pauses."""
+    action = TicketAction(kind=ActionKind.WAIT, ticket_id=ticket.id, actor=by, at=at, via=via)
+    return _wait(session, desk, ticket, action)
+
+
 def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
     changed = _transition(
         session,
