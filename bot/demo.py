@@ -6,6 +6,7 @@ outbox dispatcher, SQLite. Only Slack itself is played by `bot.standin` and `bot
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
@@ -24,7 +25,11 @@ from storage.repositories import EscalationRepository, NoteRepository, TicketRep
 from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
+from templates.sla import sla_digest_message
+from workflows.clock import ShiftedClock
 from workflows.export import export_records
+from workflows.schedule import run_sla_sweep
+from workflows.sla_digest import build_sla_digest
 from workflows.triage import close_expired
 
 SIGNING_SECRET = "demo-signing-secret"
@@ -49,7 +54,7 @@ DEMO_CONFIG: dict[str, Any] = {
         "end": "17:00",
     },
     "sla": {
-        "urgent": {"first_response": "15m", "resolution": "4h"},
+        "urgent": {"first_response": "15m", "resolution": "4h", "around_the_clock": True},
         "high": {"first_response": "1h", "resolution": "8h"},
         "medium": {"first_response": "4h", "resolution": "24h"},
         "low": {"first_response": "8h", "resolution": "72h"},
@@ -89,8 +94,16 @@ PEOPLE = {
 
 
 class Demo:
-    def __init__(self, runtime: Runtime, standin: SlackStandin, slack: SlackDriver, out: TextIO):
+    def __init__(
+        self,
+        runtime: Runtime,
+        standin: SlackStandin,
+        slack: SlackDriver,
+        out: TextIO,
+        clock: ShiftedClock | None = None,
+    ):
         self.runtime = runtime
+        self.clock = clock or ShiftedClock()
         self.standin = standin
         self.slack = slack
         self.out = out
@@ -264,12 +277,14 @@ def run_demo(*, database_url: str | None, out: TextIO) -> int:
                     real_name=name,
                     team_id=CUSTOMER_TEAMS.get(user),
                 )
+            clock = ShiftedClock()
             runtime = build_runtime(
                 config=parse_config(DEMO_CONFIG),
                 database_url=url,
                 api_url=standin.url,
                 bot_token=next(iter(standin.tokens)),
                 signing_secret=SIGNING_SECRET,
+                clock=clock,
             )
             upgrade_schema(runtime.engine)
             server = create_http_server(
@@ -281,7 +296,7 @@ def run_demo(*, database_url: str | None, out: TextIO) -> int:
                 f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET
             )
             try:
-                play(Demo(runtime, standin, slack, out))
+                play(Demo(runtime, standin, slack, out, clock))
             finally:
                 server.close()
                 runtime.close()
@@ -413,11 +428,12 @@ def play(demo: Demo) -> None:
 
     play_customer_channel(demo)
     play_escalation(demo)
+    play_sla(demo)
 
-    demo.step("11. Sam opens the supportbot App Home tab")
+    demo.step("12. Sam opens the supportbot App Home tab")
     demo.timed_event(demo.slack.app_home_opened(user="U0SAM"))
 
-    demo.step("12. A week later the closing job closes resolved tickets")
+    demo.step("13. A week later the closing job closes resolved tickets")
     week_later = demo.runtime.desk.clock.now() + timedelta(days=7, minutes=5)
     with demo.runtime.session_factory.begin() as session:
         closed = close_expired(session, demo.runtime.desk, now=week_later)
@@ -560,6 +576,101 @@ def play_escalation(demo: Demo) -> None:
         f"   → {billing.ref} is {billing.status} again, with "
         f"{PEOPLE.get(billing.assignee or '', 'nobody')}; kept for the digests: {times} (UTC)"
     )
+
+
+def play_sla(demo: Demo) -> None:
+    say = demo.say
+    demo.step("11. SLA: a warning before the breach, the breach, each said once; Ask customer")
+    text = "Checkout rejects every card for our biggest account"
+    say(f"   Bob types: /support {text}")
+    opened_before = len(demo.standin.calls("views.open"))
+    demo.slack.slash_command(user="U0BOB", channel="C0HELP", text=text)
+    demo.standin.wait_for("views.open", count=opened_before + 1)
+    view = list(demo.standin.views.values())[-1]
+    say("   Bob picks Question, priority Urgent, and submits")
+    demo.slack.submit_view(
+        user="U0BOB",
+        view=view,
+        values={
+            BlockId.ISSUE_TYPE: {ActionId.ISSUE_TYPE: select_value("question")},
+            BlockId.PRIORITY: {ActionId.PRIORITY: select_value("urgent")},
+            BlockId.DESCRIPTION: {ActionId.DESCRIPTION: text_value(text)},
+        },
+    )
+    demo.deliver()
+    ticket = demo.ticket(_count_tickets(demo))
+    say(f"   {ticket.ref} is urgent, which runs around the clock: {_clock_text(demo, ticket)}")
+
+    later(demo, minutes=12)
+    say("   The same minute's sweep on another replica finds the minute claimed; the next one")
+    say("   finds nothing new to say:")
+    later(demo, minutes=1)
+    later(demo, minutes=3)
+    say(f"   The card now says: {_clock_text(demo, demo.ticket(ticket.id))}")
+
+    say("   Priya presses Ask customer and asks Bob a question")
+    view = _open_form(demo, "U0PRIYA", ticket, ActionId.ASK_CUSTOMER, CallbackId.ASK_MODAL)
+    demo.slack.submit_view(
+        user="U0PRIYA",
+        view=view,
+        values={
+            BlockId.REPLY: {
+                ActionId.REPLY_INPUT: text_value("Which card brands fail: all, or only Amex?")
+            }
+        },
+    )
+    demo.deliver()
+    asked = demo.ticket(ticket.id)
+    say(f"   {asked.ref} is {asked.status}; the card says: {_clock_text(demo, asked)}")
+    paused_due = asked.resolution_due_at
+    demo.clock.advance(timedelta(minutes=30))
+    demo.standin.skip_ahead(30 * 60)
+    say("   Thirty minutes later Bob answers in the thread")
+    demo.person_posts(
+        "U0BOB", "C0HELP", "All of them, since this morning.", thread_ts=asked.card_ts
+    )
+    resumed = demo.ticket(ticket.id)
+    if paused_due and resumed.resolution_due_at:
+        moved = resumed.resolution_due_at - paused_due
+        say(
+            f"   {resumed.ref} is {resumed.status} again; its resolution is due "
+            f"{int(moved.total_seconds() // 60)} minutes later than before the question"
+        )
+
+    with demo.runtime.session_factory.begin() as session:
+        now = demo.runtime.desk.clock.now()
+        digest = build_sla_digest(
+            session, demo.runtime.desk, since=now - timedelta(days=7), until=now, now=now
+        )
+    say("   The SLA digest (supportbot digest sla --dry-run) says:")
+    say(_indent(sla_digest_message(digest, tz=demo.runtime.desk.config.tz)["text"]))
+
+
+def later(demo: Demo, *, minutes: int) -> None:
+    """Time passes (the desk's clock and Slack's), then the minute's SLA sweep runs."""
+    demo.clock.advance(timedelta(minutes=minutes))
+    demo.standin.skip_ahead(minutes * 60)
+    demo.say(f"   … {minutes} minute{'s' if minutes != 1 else ''} later, the SLA sweep runs")
+    result = run_sla_sweep(demo.runtime.session_factory, demo.runtime.desk, replica="demo")
+    again = run_sla_sweep(demo.runtime.session_factory, demo.runtime.desk, replica="other")
+    assert again is None  # the minute is claimed: another replica's sweep does nothing
+    if result is not None and not result.alerts:
+        demo.say("   (nothing new to say)")
+    demo.deliver()
+
+
+def _clock_text(demo: Demo, ticket: Ticket) -> str:
+    """The card's SLA line, as Slack shows it (dates in their fallback form)."""
+    card = next(
+        (m for m in demo.standin.messages(ticket.card_channel or "") if m["ts"] == ticket.card_ts),
+        None,
+    )
+    for block in (card or {}).get("blocks", []):
+        for element in block.get("elements", []):
+            words = element.get("text", "")
+            if isinstance(words, str) and ("First response" in words or "Resolution" in words):
+                return re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", words)
+    return "(no SLA line)"
 
 
 def _ticket_from(demo: Demo, channel: str) -> Ticket:

@@ -307,6 +307,7 @@ class SlackStandin:
         self._ephemerals: list[Json] = []
         self._home_views: dict[str, str] = {}
         self._last_ts_micros = time.time_ns() // 1000
+        self._offset_micros = 0  # how far `skip_ahead` moved Slack's clock
         self._view_numbers = itertools.count(1)
         self._hash_numbers = itertools.count(1)
 
@@ -538,9 +539,18 @@ class SlackStandin:
         with self._lock:
             return self._next_ts_locked()
 
+    def skip_ahead(self, delta_seconds: float) -> None:
+        """Slack's clock moves on with the desk's (the demo's "later"): ts values handed out
+        from now on are at least that far ahead."""
+        with self._lock:
+            self._offset_micros += int(delta_seconds * 1_000_000)
+            ahead = time.time_ns() // 1000 + self._offset_micros
+            self._last_ts_micros = max(self._last_ts_micros, ahead)
+
     def _next_ts_locked(self) -> str:
         """Advance the ts counter: tracks the wall clock but never repeats or goes back."""
-        self._last_ts_micros = max(self._last_ts_micros + 100, time.time_ns() // 1000)
+        wall = time.time_ns() // 1000 + self._offset_micros
+        self._last_ts_micros = max(self._last_ts_micros + 100, wall)
         return _format_ts(self._last_ts_micros)
 
     def _store(self, channel: str, message: Json) -> None:

@@ -135,7 +135,7 @@ def ticket_card_model(
         scale=describe_scale(ticket.users_affected, ticket.site_down),
         description=ticket.description if show_description else None,
         first_response=format_duration(target.first_response) if target.first_response else None,
-        business_hours=describe_business_hours(config),
+        business_hours=None if target.around_the_clock else describe_business_hours(config),
         tags=[t.tag for t in ticket.tags],
         departments=list(ticket.departments or []),
         can_claim=active and ticket.assignee is None,

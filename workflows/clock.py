@@ -39,6 +39,24 @@ class ManualClock:
             self._now = moment
 
 
+class ShiftedClock:
+    """The system clock, moved ahead by hand: the demo's "twelve minutes later" while every
+    other part keeps running in real time."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._offset += delta
+        return self.now()
+
+
 def slack_ts_to_datetime(ts: str) -> datetime:
     """Slack's `ts` ("1763900000.000100") is seconds since the epoch; it is also a message id."""
     try:
