@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
@@ -279,7 +279,7 @@ def _digest(settings: Settings, args: argparse.Namespace) -> int:
         with runtime.session_factory.begin() as session:
             digest = build_sla_digest(session, runtime.desk, since=since, until=until, now=now)
             if args.dry_run:
-                print(sla_digest_message(digest, tz=config.tz)["text"])
+                print(_readable(sla_digest_message(digest, tz=config.tz)))
                 return 0
             post_digest(session, runtime.desk, digest, now=now)
         runtime.dispatcher.drain()
@@ -327,6 +327,18 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     return run_demo(database_url=args.database, out=sys.stdout)
+
+
+def _readable(message: dict[str, Any]) -> str:
+    """A message's blocks as terminal text: Slack dates shown by their fallback."""
+    import re
+
+    lines: list[str] = []
+    for block in message.get("blocks", []):
+        text = block.get("text", {}).get("text")
+        if text:
+            lines.append(re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text))
+    return "\n\n".join(lines) or str(message.get("text", ""))
 
 
 def _first_line(exc: BaseException) -> str:
