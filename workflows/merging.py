@@ -47,6 +47,7 @@ from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest, refusal_for
 from workflows.intake import MAX_DESCRIPTION
 from workflows.rules import add_tags, route_ticket
+from workflows.sla import plan as plan_sla
 from workflows.triage import Refusal, mark_escalated
 from workflows.vocabulary import (
     LIVE_ESCALATION_STATES,
@@ -208,6 +209,7 @@ def merge_ticket(
         problem = merge_problem(ticket, target) or "target_closed"
         error = merge_error(problem, ref=ticket.ref, target=target.ref)
         return MergeResult(False, ticket.id, target.id, error=error)
+    plan_sla(session, desk, ticket, at=at)  # its clock stops: the surviving ticket's runs on
     changes: dict[str, Any] = {}
     priority = _higher(ticket.priority, target.priority)
     if priority != target.priority:

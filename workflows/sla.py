@@ -121,7 +121,7 @@ def update_clock(desk: Desk, ticket: Ticket, *, at: datetime, retarget: bool = F
     # time is history, and neither a pause nor a resume moves it.
     last_ran = ticket.sla_paused_at or at
     reached = ticket.resolution_due_at is not None and ticket.resolution_due_at <= last_ran
-    _pause_or_resume(ticket, calendar, at=at)
+    _pause_or_resume(ticket, calendar, at=at, credit=not reached)
 
     first = target.first_response or None
     ticket.first_response_due_at = calendar.add(start, first) if first else None
@@ -148,15 +148,26 @@ def update_clock(desk: Desk, ticket: Ticket, *, at: datetime, retarget: bool = F
         ticket.resolution_seconds = None
 
 
-def _pause_or_resume(ticket: Ticket, calendar: BusinessCalendar, *, at: datetime) -> None:
+def _pause_or_resume(
+    ticket: Ticket, calendar: BusinessCalendar, *, at: datetime, credit: bool
+) -> None:
+    """Start, end or carry on a pause. `credit`: the pause began before the resolution target
+    was reached, so the time it stood still moves the due time out (and is not counted as
+    time spent); a pause after the breach changes nothing."""
     running = ticket.status in SLA_RUNNING_STATUSES
-    if running and ticket.sla_paused_at is not None:
-        stood_still = calendar.between(ticket.sla_paused_at, at)
-        ticket.sla_paused = (ticket.sla_paused or ZERO) + stood_still
+    stopped = ticket.resolved_at if ticket.status in STOPPED_STATUSES else None
+    paused_at = ticket.sla_paused_at
+    if running and paused_at is not None:
+        if credit:
+            ticket.sla_paused = (ticket.sla_paused or ZERO) + calendar.between(paused_at, at)
         ticket.sla_paused_at = None
-    elif not running and ticket.sla_paused_at is None:
-        stopped = ticket.resolved_at if ticket.status in STOPPED_STATUSES else None
+    elif not running and paused_at is None:
         ticket.sla_paused_at = stopped or at
+    elif stopped is not None and paused_at is not None and paused_at < stopped:
+        # Resolved while waiting on the requester: the wait stood still too, up to the resolve.
+        if credit:
+            ticket.sla_paused = (ticket.sla_paused or ZERO) + calendar.between(paused_at, stopped)
+        ticket.sla_paused_at = stopped
 
 
 # --- the sweep ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ class Threshold:
 def thresholds(ticket: Ticket) -> list[Threshold]:
     """The ticket's warnings and breaches that may still need saying, whenever they fall: none
     for an answered first response, none for a resolution clock that stopped before them."""
-    if ticket.status not in ACTIVE_STATUSES:
+    if ticket.status not in ACTIVE_STATUSES or ticket.merged_into_id is not None:
         return []
     out: list[Threshold] = []
     if ticket.first_response_at is None:
@@ -76,7 +76,8 @@ def target_state(ticket: Ticket, target: SlaTarget, *, now: datetime) -> SlaStat
     if due is None:
         return None
     if ticket.status in _STOPPED:
-        resolved = ticket.resolved_at or now
+        # A ticket merged away was closed without being resolved: its clock stopped then.
+        resolved = ticket.resolved_at or ticket.closed_at or now
         return SlaState.OK if resolved <= due else SlaState.BREACHED
     if ticket.sla_paused_at is not None:
         return SlaState.BREACHED if due <= ticket.sla_paused_at else SlaState.PAUSED
