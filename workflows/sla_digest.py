@@ -22,7 +22,7 @@ from templates.sla import date_parts, relative, sla_digest_message
 from workflows.delivery import Purpose
 from workflows.desk import Desk
 from workflows.sla import ticket_calendar
-from workflows.sla_state import sla_state, target_state
+from workflows.sla_state import target_state
 from workflows.vocabulary import PRIORITY_LABELS, Priority, SlaState, SlaTarget
 
 DEFAULT_PERIOD = timedelta(days=7)
@@ -119,10 +119,19 @@ def build_sla_digest(
     breached: list[AttentionLine] = []
     at_risk: list[AttentionLine] = []
     for ticket in repository.needing_attention(now=now, limit=500):
-        state = sla_state(ticket, now=now)
-        if state not in (SlaState.BREACHED, SlaState.WARNING):
+        # Only targets still to meet: an answered first response is done, late or not.
+        pending = [
+            (state, target)
+            for target in SlaTarget
+            if not (target == SlaTarget.FIRST_RESPONSE and ticket.first_response_at)
+            for state in [target_state(ticket, target, now=now)]
+            if state in (SlaState.BREACHED, SlaState.WARNING)
+        ]
+        if not pending:
             continue
-        target = next(t for t in SlaTarget if target_state(ticket, t, now=now) == state)
+        state, target = min(
+            pending, key=lambda p: (p[0] != SlaState.BREACHED, list(SlaTarget).index(p[1]))
+        )
         due = (
             ticket.first_response_due_at
             if target == SlaTarget.FIRST_RESPONSE
