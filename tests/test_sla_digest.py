@@ -489,14 +489,6 @@ def test_a_late_first_response_is_history_not_breached_now(
     assert digest.attainment[2] == Attainment("medium", "Medium", 1, 0, 1, 0, 0)
 
 
-LATE_FIRST_RESPONSE_BUG = (
-    "BUG: build_sla_digest (workflows/sla_digest.py:122-125) takes a listed ticket's state and "
-    "target from sla_state()/target_state(), which call a first response answered late "
-    "'breached' forever: a ticket answered late whose resolution is at risk (or breached) is "
-    "listed as 'First response breached <days> ago' instead of its resolution"
-)
-
-
 @pytest.mark.parametrize(
     ("now", "breached", "at_risk"),
     [
