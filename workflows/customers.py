@@ -56,26 +56,10 @@ def reply_to_customer(
     at: datetime,
     agent_is_external: bool = False,
 ) -> ReplyResult:
-    """Send an agent's words to the customer's thread. Who may, and whether the ticket can still
-    be answered, is checked now: the modal may have been open for a while."""
-    refusal = refusal_for(
-        session, desk, ticket_id, agent, user_is_external=agent_is_external, form=Form.REPLY
+    """Send an agent's words to the customer's thread."""
+    return _to_requester(
+        session, desk, Form.REPLY, ticket_id, agent, text, at=at, external=agent_is_external
     )
-    if refusal is not None:
-        return ReplyResult(False, ticket_id, refusal=refusal)
-    errors = check_reply(text)
-    if errors:
-        return ReplyResult(False, ticket_id, errors=errors)
-    tickets = TicketRepository(session)
-    ticket = tickets.get(ticket_id)
-    assert ticket is not None  # refusal_for said so
-    words = (text or "").strip()
-    send_to_customer(session, ticket, agent=agent, text=words, now=desk.clock.now())
-    tickets.log(ticket, EventKind.REPLIED_TO_CUSTOMER, at=at, actor=agent)
-    ticket.updated_at = max(ticket.updated_at, at)
-    if ticket.first_response_at is None:
-        first_response(session, desk, ticket, by=agent, at=at)
-    return ReplyResult(True, ticket.id)
 
 
 def ask_customer(
@@ -89,24 +73,43 @@ def ask_customer(
     agent_is_external: bool = False,
 ) -> ReplyResult:
     """Ask customer: the agent's question goes to the requester's thread (through the bot, in
-    the agent's name), it is the ticket's first response if none came before, and the ticket
-    waits on the requester: its resolution clock pauses until they answer."""
-    refusal = refusal_for(
-        session, desk, ticket_id, agent, user_is_external=agent_is_external, form=Form.ASK
+    the agent's name), and the ticket waits on the requester: its resolution clock pauses until
+    they answer."""
+    return _to_requester(
+        session, desk, Form.ASK, ticket_id, agent, text, at=at, external=agent_is_external
     )
+
+
+def _to_requester(
+    session: Session,
+    desk: Desk,
+    form: Form,
+    ticket_id: int,
+    agent: str,
+    text: str | None,
+    *,
+    at: datetime,
+    external: bool,
+) -> ReplyResult:
+    """Who may, and whether the ticket can still be answered, is checked now: the modal may have
+    been open for a while. The words are the ticket's first response if none came before."""
+    refusal = refusal_for(session, desk, ticket_id, agent, user_is_external=external, form=form)
     if refusal is not None:
         return ReplyResult(False, ticket_id, refusal=refusal)
-    errors = check_reply(text, asking=True)
+    asking = form == Form.ASK
+    errors = check_reply(text, asking=asking)
     if errors:
         return ReplyResult(False, ticket_id, errors=errors)
     tickets = TicketRepository(session)
     ticket = tickets.get(ticket_id)
     assert ticket is not None  # refusal_for said so
     send_to_customer(session, ticket, agent=agent, text=(text or "").strip(), now=desk.clock.now())
-    tickets.log(ticket, EventKind.ASKED_CUSTOMER, at=at, actor=agent)
+    kind = EventKind.ASKED_CUSTOMER if asking else EventKind.REPLIED_TO_CUSTOMER
+    tickets.log(ticket, kind, at=at, actor=agent)
+    ticket.updated_at = max(ticket.updated_at, at)
     if ticket.first_response_at is None:
         first_response(session, desk, ticket, by=agent, at=at)
-    if ticket.status != TicketStatus.WAITING_ON_CUSTOMER:
+    if asking and ticket.status != TicketStatus.WAITING_ON_CUSTOMER:
         wait_on_requester(session, desk, ticket, by=agent, at=at, via=Via.MODAL)
     return ReplyResult(True, ticket.id)
 
