@@ -358,7 +358,12 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Joining a waiting row (a card refresh) finds it by key and status; without both in
+        # one index SQLite reads every pending row through ix_outbox_due.
+        Index("ix_outbox_waiting", "coalesce_key", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     method: Mapped[str] = mapped_column(String(64))

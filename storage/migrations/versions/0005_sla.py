@@ -67,6 +67,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_sla_alerts_fired_at"), "sla_alerts", ["fired_at"], unique=False)
+    op.create_index("ix_outbox_waiting", "outbox", ["coalesce_key", "status"], unique=False)
     op.create_table(
         "job_runs",
         sa.Column("job", sa.String(length=64), nullable=False),
@@ -79,6 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("job_runs")
+    op.drop_index("ix_outbox_waiting", table_name="outbox")
     op.drop_index(op.f("ix_sla_alerts_fired_at"), table_name="sla_alerts")
     op.drop_table("sla_alerts")
     with op.batch_alter_table("tickets") as batch_op:
