@@ -331,13 +331,13 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def _readable(message: dict[str, Any]) -> str:
     """A message's blocks as terminal text: Slack dates shown by their fallback."""
-    import re
+    from templates.sla import plain_dates
 
     lines: list[str] = []
     for block in message.get("blocks", []):
         text = block.get("text", {}).get("text")
         if text:
-            lines.append(re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text))
+            lines.append(plain_dates(text))
     return "\n\n".join(lines) or str(message.get("text", ""))
 
 

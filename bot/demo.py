@@ -6,7 +6,6 @@ outbox dispatcher, SQLite. Only Slack itself is played by `bot.standin` and `bot
 
 from __future__ import annotations
 
-import re
 import tempfile
 import threading
 import time
@@ -25,7 +24,7 @@ from storage.repositories import EscalationRepository, NoteRepository, TicketRep
 from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
-from templates.sla import sla_digest_message
+from templates.sla import plain_dates, sla_digest_message
 from workflows.clock import ShiftedClock
 from workflows.export import export_records
 from workflows.schedule import run_sla_sweep
@@ -669,7 +668,7 @@ def _clock_text(demo: Demo, ticket: Ticket) -> str:
         for element in block.get("elements", []):
             words = element.get("text", "")
             if isinstance(words, str) and ("First response" in words or "Resolution" in words):
-                return re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", words)
+                return plain_dates(words)
     return "(no SLA line)"
 
 

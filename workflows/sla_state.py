@@ -11,7 +11,6 @@ from storage.models import Ticket
 from workflows.vocabulary import ACTIVE_STATUSES, AlertLevel, SlaState, SlaTarget, TicketStatus
 
 STOPPED_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
-_STOPPED = STOPPED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -69,13 +68,13 @@ def target_state(ticket: Ticket, target: SlaTarget, *, now: datetime) -> SlaStat
             return None
         if ticket.first_response_at is not None:
             return SlaState.OK if ticket.first_response_at <= due else SlaState.BREACHED
-        if ticket.status in _STOPPED:
+        if ticket.status in STOPPED_STATUSES:
             return SlaState.OK  # resolved without a reply (a duplicate, a deflection)
         return _running_state(due, warn, now)
     due, warn = ticket.resolution_due_at, ticket.resolution_warn_at
     if due is None:
         return None
-    if ticket.status in _STOPPED:
+    if ticket.status in STOPPED_STATUSES:
         # A ticket merged away was closed without being resolved: its clock stopped then.
         resolved = ticket.resolved_at or ticket.closed_at or now
         return SlaState.OK if resolved <= due else SlaState.BREACHED
