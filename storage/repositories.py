@@ -598,23 +598,30 @@ class SlaRepository:
 
     # --- the SLA digest's figures (tickets opened in [since, until)) ---------------------------
 
-    def attainment(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    def attainment(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        active: Iterable[str],
+        stopped: Iterable[str],
+    ) -> list[dict[str, Any]]:
         """Per priority: first responses and resolutions met and missed. Missed: done late, or
         not done and past due by `until` (a resolution clock paused before its due time has not
         missed it). Tickets still within their targets count in neither."""
-        active = Ticket.status.in_(["open", "claimed", "waiting_on_customer", "escalated"])
-        stopped = Ticket.status.in_(["resolved", "closed"])
+        is_active = Ticket.status.in_(list(active))
+        is_stopped = Ticket.status.in_(list(stopped))
         answered = Ticket.first_response_at.is_not(None)
         first_met = and_(answered, Ticket.first_response_at <= Ticket.first_response_due_at)
         first_missed = or_(
             and_(answered, Ticket.first_response_at > Ticket.first_response_due_at),
-            and_(~answered, active, Ticket.first_response_due_at < until),
+            and_(~answered, is_active, Ticket.first_response_due_at < until),
         )
-        resolution_met = and_(stopped, Ticket.resolved_at <= Ticket.resolution_due_at)
+        resolution_met = and_(is_stopped, Ticket.resolved_at <= Ticket.resolution_due_at)
         resolution_missed = or_(
-            and_(stopped, Ticket.resolved_at > Ticket.resolution_due_at),
+            and_(is_stopped, Ticket.resolved_at > Ticket.resolution_due_at),
             and_(
-                active,
+                is_active,
                 Ticket.resolution_due_at < until,
                 or_(
                     Ticket.sla_paused_at.is_(None),
@@ -669,23 +676,27 @@ class SlaRepository:
             counts[int(index)] = int(amount)
         return counts
 
-    def unanswered(self, since: datetime, until: datetime) -> Sequence[Ticket]:
+    def unanswered(
+        self, since: datetime, until: datetime, *, active: Iterable[str]
+    ) -> Sequence[Ticket]:
         """Tickets opened in the period still waiting for their first response."""
         return self.session.scalars(
             select(Ticket)
             .where(Ticket.created_at >= since, Ticket.created_at < until)
             .where(Ticket.first_response_at.is_(None), Ticket.merged_into_id.is_(None))
-            .where(Ticket.status.in_(["open", "claimed", "waiting_on_customer", "escalated"]))
+            .where(Ticket.status.in_(list(active)))
             .order_by(Ticket.id)
         ).all()
 
-    def needing_attention(self, *, now: datetime, limit: int) -> Sequence[Ticket]:
+    def needing_attention(
+        self, *, now: datetime, limit: int, active: Iterable[str]
+    ) -> Sequence[Ticket]:
         """Active tickets past a warning or a due time, soonest due first."""
         unanswered = Ticket.first_response_at.is_(None)
         running = Ticket.sla_paused_at.is_(None)
         query = (
             select(Ticket)
-            .where(Ticket.status.in_(["open", "claimed", "waiting_on_customer", "escalated"]))
+            .where(Ticket.status.in_(list(active)))
             .where(
                 or_(
                     and_(unanswered, Ticket.first_response_warn_at <= now),
@@ -698,13 +709,6 @@ class SlaRepository:
             .limit(limit)
         )
         return self.session.scalars(query).all()
-
-    def alerts_between(self, since: datetime, until: datetime) -> Sequence[SlaAlert]:
-        return self.session.scalars(
-            select(SlaAlert)
-            .where(SlaAlert.fired_at >= since, SlaAlert.fired_at < until)
-            .order_by(SlaAlert.fired_at, SlaAlert.id)
-        ).all()
 
 
 class JobRepository:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from templates.render import render_message
+from workflows.sla_state import STOPPED_STATUSES
 from workflows.vocabulary import (
     PRIORITY_LABELS,
     SLA_TARGET_LABELS,
@@ -71,7 +72,7 @@ def clock_lines(
     """The card's time-left line, per target: met or late (how fast), due (when), breached (how
     long ago), paused."""
     lines: list[dict[str, Any]] = []
-    stopped = ticket.status in ("resolved", "closed")
+    stopped = ticket.status in STOPPED_STATUSES
     for target in SlaTarget:
         state = states.get(target)
         if target == SlaTarget.FIRST_RESPONSE:

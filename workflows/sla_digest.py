@@ -22,14 +22,27 @@ from templates.sla import date_parts, relative, sla_digest_message
 from workflows.delivery import Purpose
 from workflows.desk import Desk
 from workflows.sla import ticket_calendar
-from workflows.sla_state import target_state
-from workflows.vocabulary import PRIORITY_LABELS, Priority, SlaState, SlaTarget
+from workflows.sla_state import STOPPED_STATUSES, target_state
+from workflows.vocabulary import (
+    ACTIVE_STATUSES,
+    PRIORITY_LABELS,
+    SLA_TARGET_LABELS,
+    Priority,
+    SlaState,
+    SlaTarget,
+)
 
 DEFAULT_PERIOD = timedelta(days=7)
 # The playbook's first-response buckets: under 1 h ("all-star"), 1-6 h, 6-12 h, 12-24 h, overdue.
 BUCKET_EDGES = (3600, 6 * 3600, 12 * 3600, 24 * 3600)
 BUCKET_LABELS = ("Under 1 h (all-star)", "1–6 h", "6–12 h", "12–24 h", "Overdue (24 h+)")
-MAX_LISTED = 15
+_NONE = {
+    "opened": 0,
+    "first_met": 0,
+    "first_missed": 0,
+    "resolution_met": 0,
+    "resolution_missed": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -96,29 +109,26 @@ def build_sla_digest(
     session: Session, desk: Desk, *, since: datetime, until: datetime, now: datetime
 ) -> SlaDigest:
     repository = SlaRepository(session)
-    by_priority = {row["priority"]: row for row in repository.attainment(since, until)}
+    rows = repository.attainment(since, until, active=ACTIVE_STATUSES, stopped=STOPPED_STATUSES)
+    by_priority = {row.pop("priority"): row for row in rows}
     attainment = [
         Attainment(
             priority=p.value,
             label=PRIORITY_LABELS[p],
-            opened=int(by_priority.get(p.value, {}).get("opened", 0)),
-            first_met=int(by_priority.get(p.value, {}).get("first_met", 0)),
-            first_missed=int(by_priority.get(p.value, {}).get("first_missed", 0)),
-            resolution_met=int(by_priority.get(p.value, {}).get("resolution_met", 0)),
-            resolution_missed=int(by_priority.get(p.value, {}).get("resolution_missed", 0)),
+            **{key: int(value) for key, value in by_priority.get(p.value, _NONE).items()},
         )
         for p in reversed(list(Priority))
     ]
     counts = repository.first_response_buckets(since, until, BUCKET_EDGES)
     # Unanswered tickets already past the last edge of business time are overdue too.
     overdue_after = timedelta(seconds=BUCKET_EDGES[-1])
-    for ticket in repository.unanswered(since, until):
+    for ticket in repository.unanswered(since, until, active=ACTIVE_STATUSES):
         start = ticket.sla_started_at or ticket.created_at
         if ticket_calendar(desk, ticket).between(start, until) >= overdue_after:
             counts[-1] += 1
     breached: list[AttentionLine] = []
     at_risk: list[AttentionLine] = []
-    for ticket in repository.needing_attention(now=now, limit=500):
+    for ticket in repository.needing_attention(now=now, limit=500, active=ACTIVE_STATUSES):
         # Only targets still to meet: an answered first response is done, late or not.
         pending = [
             (state, target)
@@ -142,7 +152,7 @@ def build_sla_digest(
             ref=ticket.ref,
             ticket_id=ticket.id,
             state=state.value,
-            target="First response" if target == SlaTarget.FIRST_RESPONSE else "Resolution",
+            target=SLA_TARGET_LABELS[target],
             when=relative(due, now),
             due=date_parts(due, desk.config.tz),
             priority=PRIORITY_LABELS[Priority(ticket.priority)],
