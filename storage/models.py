@@ -78,6 +78,9 @@ class Ticket(Base):
         Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
         Index("ix_tickets_grouping", "source_channel", "requester", "created_at"),
         Index("ix_tickets_sla_next_at", "sla_next_at"),
+        # The digests' period aggregates: each figure is a range over one of these.
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_first_response_at", "first_response_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,6 +177,7 @@ class TicketEvent(Base):
     """Append-only log of who did what to a ticket, and when (the Slack event's time)."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -228,6 +232,7 @@ class Escalation(Base):
     __table_args__ = (
         UniqueConstraint("channel", "card_ts"),
         Index("ix_escalations_ticket_state", "ticket_id", "state"),
+        Index("ix_escalations_escalated_at", "escalated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -298,6 +303,34 @@ class SlaAlert(Base):
     fired_at: Mapped[datetime] = mapped_column(index=True)
     # False when the sweep recorded it without saying it (a warning overtaken by its breach).
     sent: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CsatSurvey(Base):
+    """One "How did we do?" asked of a ticket's requester when it was resolved, and the answer.
+
+    The queue, customer and assignee are those of the resolution, so the digests credit the
+    agent who did the work even if the ticket moves later. A second click changes `rating`;
+    `answered_at` is the latest answer's time (the period a rating counts in)."""
+
+    __tablename__ = "csat_surveys"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "asked_at"),
+        Index("ix_csat_surveys_answered_at", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    requester: Mapped[str] = mapped_column(String(32))
+    queue: Mapped[str] = mapped_column(String(64))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(32))
+    asked_at: Mapped[datetime]
+    # Where the prompt landed (thread or DM), once delivered: the buttons are replaced there.
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[str | None] = mapped_column(String(32))  # a CsatRating value
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
 
 
 class JobRun(Base):

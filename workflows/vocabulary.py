@@ -132,6 +132,25 @@ SLA_TARGET_LABELS: dict[SlaTarget, str] = {
 SLA_RUNNING_STATUSES = ("open", "claimed", "escalated")
 
 
+class CsatRating(StrEnum):
+    """The requester's answer to "How did we do?", best first (the export's `csat` values)."""
+
+    EXTREMELY_SATISFIED = "extremely_satisfied"
+    SATISFIED = "satisfied"
+    UNSATISFIED = "unsatisfied"
+    EXTREMELY_UNSATISFIED = "extremely_unsatisfied"
+
+
+CSAT_LABELS: dict[CsatRating, str] = {
+    CsatRating.EXTREMELY_SATISFIED: "Extremely satisfied",
+    CsatRating.SATISFIED: "Satisfied",
+    CsatRating.UNSATISFIED: "Unsatisfied",
+    CsatRating.EXTREMELY_UNSATISFIED: "Extremely unsatisfied",
+}
+# CSAT % is the share of these among all answers.
+CSAT_SATISFIED = (CsatRating.EXTREMELY_SATISFIED, CsatRating.SATISFIED)
+
+
 class EscalationKind(StrEnum):
     ENGINEERING = "engineering"  # a product's engineering channel
     SECOND_LINE = "second_line"  # the second-line queue (tier 2)
