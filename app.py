@@ -77,10 +77,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--until", type=_iso, help="ISO date/time; tickets created before")
     sub.add_parser("sla-check", help="run one SLA sweep now (warnings and breach alerts)")
     digest = sub.add_parser("digest", help="build a digest and post it to the digests channel")
-    digest.add_argument("kind", choices=["sla"], help="which digest")
+    digest.add_argument("kind", choices=["weekly", "sla", "csat"], help="which digest")
     digest.add_argument("--dry-run", action="store_true", help="print it instead of posting it")
-    digest.add_argument("--since", type=_iso, help="ISO date/time; default: 7 days before --until")
-    digest.add_argument("--until", type=_iso, help="ISO date/time; default: now")
+    digest.add_argument(
+        "--since",
+        type=_iso,
+        help="ISO date/time; default: 7 days before --until (weekly, csat: last week's start)",
+    )
+    digest.add_argument(
+        "--until", type=_iso, help="ISO date/time; default: now (weekly, csat: last week's end)"
+    )
+    digest.add_argument(
+        "--charts", metavar="DIR", help="weekly: also write the chart PNGs to this folder"
+    )
     demo = sub.add_parser("demo", help="play a scripted support day against a local Slack stand-in")
     demo.add_argument(
         "--database", help="database URL for the demo (default: a temporary SQLite file)"
@@ -259,8 +268,10 @@ def _sla_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _digest(settings: Settings, args: argparse.Namespace) -> int:
-    from templates.sla import sla_digest_message
-    from workflows.sla_digest import DEFAULT_PERIOD, build_sla_digest, post_digest
+    """`digest weekly|sla|csat`: build the digest of the period that just ended (or the one
+    given) and post it, or print it (`--dry-run`); `--charts DIR` also writes the weekly charts."""
+    from workflows.reports import Period, last_week
+    from workflows.sla_digest import DEFAULT_PERIOD
 
     config = _load_config_or_exit(settings.config_path)
     if not args.dry_run and not settings.bot_token:
@@ -269,22 +280,71 @@ def _digest(settings: Settings, args: argparse.Namespace) -> int:
     if config.digests is None and not args.dry_run:
         print("error: no digests channel in the config (digests: {channel: C…})", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    until = args.until or datetime.now(UTC)
-    since = args.since or until - DEFAULT_PERIOD
-    if since >= until:
+    now = datetime.now(UTC)
+    if args.kind == "sla" or args.since or args.until:
+        until = args.until or now
+        period = Period(args.since or until - DEFAULT_PERIOD, until)
+    else:
+        weekday = config.digests.weekly_weekday if config.digests else 0
+        period = last_week(now, config.tz, weekday)
+    if period.since >= period.until:
         print("error: --since must be before --until", file=sys.stderr)
         return EXIT_BAD_CONFIG
     with _one_shot_runtime(settings, config) as runtime:
-        now = runtime.desk.clock.now()
         with runtime.session_factory.begin() as session:
-            digest = build_sla_digest(session, runtime.desk, since=since, until=until, now=now)
-            if args.dry_run:
-                print(_readable(sla_digest_message(digest, tz=config.tz)))
-                return 0
-            post_digest(session, runtime.desk, digest, now=now)
+            printed = _build_digest(session, runtime.desk, args, period)
+        if printed is not None:
+            print(printed)
+            return 0
         runtime.dispatcher.drain()
-    print(f"SLA digest for {since.isoformat()} – {until.isoformat()} posted")
+    print(
+        f"{args.kind.upper() if args.kind != 'weekly' else 'Weekly'} digest for "
+        f"{period.since.isoformat()} – {period.until.isoformat()} posted"
+    )
     return 0
+
+
+def _build_digest(session: Any, desk: Desk, args: argparse.Namespace, period: Any) -> str | None:
+    """Post the digest (None) or return it as terminal text (`--dry-run`)."""
+    from pathlib import Path
+
+    from templates.reports import csat_digest_message, weekly_charts, weekly_digest_message
+    from templates.sla import sla_digest_message
+    from workflows.reports import (
+        build_csat_digest,
+        build_weekly_digest,
+        post_csat_digest,
+        post_weekly_digest,
+    )
+    from workflows.sla_digest import build_sla_digest, post_digest
+
+    now, tz = desk.clock.now(), desk.config.tz
+    if args.kind == "sla":
+        sla = build_sla_digest(session, desk, since=period.since, until=period.until, now=now)
+        if args.dry_run:
+            return _readable(sla_digest_message(sla, tz=tz))
+        post_digest(session, desk, sla, now=now)
+        return None
+    if args.kind == "csat":
+        csat = build_csat_digest(session, desk, period)
+        if args.dry_run:
+            return _readable(csat_digest_message(csat, tz=tz))
+        post_csat_digest(session, desk, csat, now=now)
+        return None
+    weekly = build_weekly_digest(session, desk, period)
+    charts = weekly_charts(weekly, tz=tz) if (args.charts or not args.dry_run) else []
+    if args.charts:
+        folder = Path(args.charts)
+        folder.mkdir(parents=True, exist_ok=True)
+        for chart in charts:
+            (folder / chart.filename).write_bytes(chart.png)
+    if args.dry_run:
+        text = _readable(weekly_digest_message(weekly, tz=tz))
+        if args.charts:
+            text += f"\n\nCharts written to {args.charts}: " + ", ".join(c.filename for c in charts)
+        return text
+    post_weekly_digest(session, desk, weekly, charts, now=now)
+    return None
 
 
 @dataclasses.dataclass
@@ -330,15 +390,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _readable(message: dict[str, Any]) -> str:
-    """A message's blocks as terminal text: Slack dates shown by their fallback."""
-    from templates.sla import plain_dates
+    from templates.render import terminal_text
 
-    lines: list[str] = []
-    for block in message.get("blocks", []):
-        text = block.get("text", {}).get("text")
-        if text:
-            lines.append(plain_dates(text))
-    return "\n\n".join(lines) or str(message.get("text", ""))
+    return terminal_text(message)
 
 
 def _first_line(exc: BaseException) -> str:

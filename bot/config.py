@@ -460,6 +460,16 @@ class Digests(_Section):
     channel: ChannelId
     # When the daily SLA digest goes out, in the desk's time zone.
     sla_at: ClockTime = time(9, 0)
+    # The weekly digest covers the 7 days before `weekly_on` and goes out that day at
+    # `weekly_at`; the CSAT digest covers the same week and goes out at `csat_at`.
+    weekly_on: Day = "mon"
+    weekly_at: ClockTime = time(9, 0)
+    csat_at: ClockTime = time(9, 0)
+
+    @property
+    def weekly_weekday(self) -> int:
+        """`weekly_on` as Python's weekday number (0 = Monday)."""
+        return WEEKDAYS.index(self.weekly_on)
 
 
 def _country(value: object) -> str:

@@ -14,7 +14,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.agent_directory import refresh_agent_usergroup
 from bot.runtime import Runtime
 from workflows.housekeeping import close_resolved, forget_old_events
-from workflows.schedule import forget_old_claims, run_sla_digest, run_sla_sweep
+from workflows.schedule import (
+    forget_old_claims,
+    run_csat_digest,
+    run_sla_digest,
+    run_sla_sweep,
+    run_weekly_digest,
+)
 
 
 def replica_name() -> str:
@@ -37,10 +43,24 @@ def build_scheduler(runtime: Runtime, *, replica: str | None = None) -> Backgrou
         if run_sla_digest(runtime.session_factory, runtime.desk, replica=replica):
             runtime.dispatcher.wake()
 
+    def weekly() -> None:
+        if run_weekly_digest(runtime.session_factory, runtime.desk, replica=replica):
+            runtime.dispatcher.wake()
+
+    def csat() -> None:
+        if run_csat_digest(runtime.session_factory, runtime.desk, replica=replica):
+            runtime.dispatcher.wake()
+
     scheduler.add_job(sweep, "interval", minutes=1, id="sla-sweep", next_run_time=now, **common)
     if config.digests is not None:
         at = config.digests.sla_at
         scheduler.add_job(digest, "cron", hour=at.hour, minute=at.minute, id="digest-sla", **common)
+        # Checked every few minutes rather than at a cron tick: a replica (re)started after the
+        # moment still posts the week's digests, and the claim keeps them to one.
+        for job in (weekly, csat):
+            scheduler.add_job(
+                job, "interval", minutes=5, id=f"digest-{job.__name__}", next_run_time=now, **common
+            )
     scheduler.add_job(
         forget_old_events,
         "interval",

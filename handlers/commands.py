@@ -1,6 +1,7 @@
 """The `/support` slash command. Bare or with free text it opens the intake modal; `help`, `mine`,
-`queue` and `away` are answered privately in the ack (quick database reads); `note #42 <text>`
-adds an internal note, whose outcome the outbox tells the agent.
+`queue`, `away` and `stats [week|month]` are answered privately in the ack (quick database
+reads: the stats are indexed range aggregates); `note #42 <text>` adds an internal note, whose
+outcome the outbox tells the agent.
 
 Only the exact words are subcommands: `/support my invoice is wrong` or `/support queue is stuck`
 still opens the form with the text filled in. `note` is the one subcommand taking words after it.
@@ -22,8 +23,10 @@ from handlers.deps import Deps
 from templates.home import build_list_answer, desk_answer
 from templates.modals import IntakeForm, build_intake_modal
 from templates.notices import support_help
+from templates.reports import stats_answer
 from workflows.home import NoteOutcome, list_mine, list_queue, note_by_command, toggle_away
 from workflows.intake import encode_modal_context
+from workflows.reports import stats_for_agent
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class Subcommand(StrEnum):
     QUEUE = "queue"
     AWAY = "away"
     NOTE = "note"
+    STATS = "stats"
 
 
 # Subcommands that are the whole text; with more words after them it is a description.
@@ -46,6 +50,9 @@ ALONE = {
     "mine": Subcommand.MINE,
     "queue": Subcommand.QUEUE,
     "away": Subcommand.AWAY,
+    "stats": Subcommand.STATS,
+    "stats week": Subcommand.STATS,
+    "stats month": Subcommand.STATS,
 }
 
 
@@ -63,7 +70,7 @@ class SupportCommand:
 def parse_support_command(command: dict[str, Any]) -> SupportCommand:
     text = (command.get("text") or "").strip()
     first, rest = [*text.split(maxsplit=1), "", ""][:2]
-    kind = ALONE.get(text.lower(), Subcommand.INTAKE)
+    kind = ALONE.get(" ".join(text.lower().split()), Subcommand.INTAKE)
     ticket_id = None
     if first.lower() == "note":
         kind = Subcommand.NOTE
@@ -75,7 +82,7 @@ def parse_support_command(command: dict[str, Any]) -> SupportCommand:
         user=command.get("user_id") or "",
         channel=command.get("channel_id") or "",
         command=command.get("command") or "/support",
-        text=rest if kind == Subcommand.NOTE else text,
+        text=rest if kind in (Subcommand.NOTE, Subcommand.STATS) else text,
         ticket_id=ticket_id,
         thread_ts=command.get("thread_ts"),
     )
@@ -107,6 +114,11 @@ def register(app: App, deps: Deps) -> None:
                 if queue is None:
                     return desk_answer("queue_not_agent", **words)
                 return build_list_answer(queue, **words)
+            if kind == Subcommand.STATS:
+                stats = stats_for_agent(session, desk, request.user, request.text.lower() or "week")
+                if stats is None:
+                    return desk_answer("stats_not_agent", **words)
+                return stats_answer(stats, tz=desk.config.tz)
             if kind == Subcommand.AWAY:
                 away = toggle_away(session, desk, request.user, at=desk.clock.now())
                 notice = {None: "away_not_agent", True: "away_on", False: "away_off"}[away]

@@ -111,3 +111,26 @@ def _fit_block(block: dict[str, Any]) -> dict[str, Any]:
             if "text" in element:
                 element["text"] = truncate(element["text"], MAX_CONTEXT_TEXT)
     return block
+
+
+def terminal_text(message: dict[str, Any]) -> str:
+    """A message's blocks as terminal text (`digest --dry-run`, the demo): headers, sections with
+    their fields, and context lines; Slack dates shown by their fallback."""
+    from templates.sla import plain_dates
+
+    parts: list[str] = []
+    for block in message.get("blocks", []):
+        kind = block.get("type")
+        if kind == "header":
+            title = block["text"]["text"]
+            parts.append(f"{title}\n{'=' * len(title)}")
+        elif kind == "section":
+            lines = [block["text"]["text"]] if block.get("text") else []
+            lines += [
+                f"  {field['text']}".replace("\n", ": ", 1) for field in block.get("fields", [])
+            ]
+            parts.append("\n".join(lines))
+        elif kind == "context":
+            parts.append(" ".join(e.get("text", "") for e in block.get("elements", [])))
+    text = "\n\n".join(part for part in parts if part.strip())
+    return plain_dates(text or str(message.get("text", "")))

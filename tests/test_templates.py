@@ -15,8 +15,11 @@ from templates.wording import format_days, format_duration
 
 INTERPOLATION = re.compile(r"{{(.*?)}}", re.S)
 # Macros escape inside: `option` (modal choices), `slack_date` and `clock_line`
-# (sla_macros.j2), `attention` (sla_digest.json.j2).
-SAFE = re.compile(r"\|\s*(mrkdwn|tojson)\b|^\s*(option|slack_date|clock_line|attention)\(")
+# (sla_macros.j2), `attention` (sla_digest.json.j2), `fields` (weekly_digest.json.j2), `line`
+# (stats_answer.json.j2).
+SAFE = re.compile(
+    r"\|\s*(mrkdwn|tojson)\b|^\s*(option|slack_date|clock_line|attention|fields|line)\("
+)
 
 
 def test_every_interpolation_is_escaped_or_json() -> None:

@@ -1,8 +1,9 @@
 """Scheduled jobs that must run once per period however many replicas run them: the SLA sweep
-(every minute) and the SLA digest (daily). Each claims its period in the database, in the same
-transaction as its work: the replica whose claim lands first does the work, the others find the
-period taken (on PostgreSQL they wait for the winner's commit, then skip). A run that fails rolls
-its claim back with it, so nothing is half-done, and the next period catches up."""
+(every minute), the SLA digest (daily), the weekly and CSAT digests (weekly). Each claims its
+period in the database, in the same transaction as its work: the replica whose claim lands first
+does the work, the others find the period taken (on PostgreSQL they wait for the winner's commit,
+then skip). A run that fails rolls its claim back with it, so nothing is half-done, and the next
+period catches up."""
 
 from __future__ import annotations
 
@@ -12,12 +13,25 @@ from datetime import datetime, time, timedelta
 from storage.db import SessionFactory
 from storage.repositories import JobRepository
 from workflows.desk import Desk
+from workflows.reports import (
+    CsatDigest,
+    WeeklyDigest,
+    build_csat_digest,
+    build_weekly_digest,
+    due_week,
+    post_csat_digest,
+    post_weekly_digest,
+)
 from workflows.sla import SweepResult, sweep
 from workflows.sla_digest import DEFAULT_PERIOD, SlaDigest, build_sla_digest, post_digest
 
 SLA_SWEEP = "sla-sweep"
 SLA_DIGEST = "digest-sla"
+WEEKLY_DIGEST = "digest-weekly"
+CSAT_DIGEST = "digest-csat"
 KEEP_CLAIMS = timedelta(days=14)
+# A weekly digest not posted at its moment (no replica was up) still goes out within this.
+WEEKLY_GRACE = timedelta(hours=12)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +83,55 @@ def run_sla_digest(
             return None
         digest = build_sla_digest(session, desk, since=since, until=until, now=now)
         post_digest(session, desk, digest, now=now)
+    return digest
+
+
+def run_weekly_digest(
+    session_factory: SessionFactory, desk: Desk, *, replica: str
+) -> WeeklyDigest | None:
+    """The weekly digest (with its charts) once its moment has come, posted once per week across
+    replicas (the claim is the week's first local day). None when not due, or another replica
+    posted it. Checked every few minutes, so a replica started late still posts it."""
+    from templates.reports import weekly_charts
+
+    digests = desk.config.digests
+    if digests is None:
+        return None
+    now = desk.clock.now()
+    period = due_week(
+        now, desk.config.tz, digests.weekly_weekday, digests.weekly_at, grace=WEEKLY_GRACE
+    )
+    if period is None:
+        return None
+    key = period.since.astimezone(desk.config.tz).date().isoformat()
+    with session_factory.begin() as session:
+        if not JobRepository(session).claim(WEEKLY_DIGEST, key, by=replica, at=now):
+            return None
+        digest = build_weekly_digest(session, desk, period)
+        charts = weekly_charts(digest, tz=desk.config.tz)
+        post_weekly_digest(session, desk, digest, charts, now=now)
+    return digest
+
+
+def run_csat_digest(
+    session_factory: SessionFactory, desk: Desk, *, replica: str
+) -> CsatDigest | None:
+    """The scheduled CSAT digest of the same week, once across replicas."""
+    digests = desk.config.digests
+    if digests is None:
+        return None
+    now = desk.clock.now()
+    period = due_week(
+        now, desk.config.tz, digests.weekly_weekday, digests.csat_at, grace=WEEKLY_GRACE
+    )
+    if period is None:
+        return None
+    key = period.since.astimezone(desk.config.tz).date().isoformat()
+    with session_factory.begin() as session:
+        if not JobRepository(session).claim(CSAT_DIGEST, key, by=replica, at=now):
+            return None
+        digest = build_csat_digest(session, desk, period)
+        post_csat_digest(session, desk, digest, now=now)
     return digest
 
 
