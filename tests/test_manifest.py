@@ -136,3 +136,4 @@ def test_manifest_declares_the_contract_surface() -> None:
     assert data["settings"]["interactivity"]["is_enabled"] is True
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "reactions:read", "channels:history"} <= scopes
+    assert "files:write" in scopes  # the weekly digest's charts
