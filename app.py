@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--database", help="database URL for the demo (default: a temporary SQLite file)"
     )
+    demo.add_argument(
+        "--charts",
+        metavar="DIR",
+        help="where to write the weekly charts (default: a new temp folder)",
+    )
     return parser
 
 
@@ -386,7 +391,7 @@ def _one_shot_runtime(settings: Settings, config: DeskConfig) -> Iterator[_OneSh
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(database_url=args.database, out=sys.stdout)
+    return run_demo(database_url=args.database, out=sys.stdout, charts=args.charts)
 
 
 def _readable(message: dict[str, Any]) -> str:

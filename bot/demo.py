@@ -9,9 +9,11 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from bot.config import parse_config
 from bot.runtime import Runtime, build_runtime
@@ -24,10 +26,11 @@ from storage.repositories import EscalationRepository, NoteRepository, TicketRep
 from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
+from templates.render import terminal_text
 from templates.sla import plain_dates, sla_digest_message
 from workflows.clock import ShiftedClock
 from workflows.export import export_records
-from workflows.schedule import run_sla_sweep
+from workflows.schedule import run_csat_digest, run_sla_sweep, run_weekly_digest
 from workflows.sla_digest import build_sla_digest
 from workflows.triage import close_expired
 
@@ -75,6 +78,7 @@ CHANNELS = {
     "C0ENG": "eng",
     "C0ENGBILL": "eng-billing",
     "C0ENGSSO": "eng-sso",
+    "C0MGRS": "support-managers",
 }
 # Slack Connect: #acme is shared with Acme Corp's workspace; its people belong to their team.
 SHARED_CHANNELS = {"C0ACME"}
@@ -164,7 +168,7 @@ class Demo:
             )
         )
 
-    def press(self, user: str, ticket: Ticket, action_id: str) -> None:
+    def press(self, user: str, ticket: Ticket, action_id: str, *, quiet: bool = False) -> None:
         """Press a button on the ticket's card, as Slack would send it."""
         card = next(
             m for m in self.standin.messages(ticket.card_channel or "") if m["ts"] == ticket.card_ts
@@ -176,7 +180,11 @@ class Demo:
             channel=ticket.card_channel or "",
             action_id=action_id,
             value=str(ticket.id),
+            action_ts=self.standin.next_ts(),  # Slack's time, which the demo moves on
         )
+        if quiet:
+            self.quietly()
+            return
         self.deliver()
         self.latencies.append(time.perf_counter() - started)
 
@@ -195,6 +203,18 @@ class Demo:
     def deliver(self) -> None:
         self.runtime.dispatcher.drain()
         self.report_bot()
+
+    def quietly(self) -> None:
+        """Deliver what the bot owes without listing it (the fast-forwarded week)."""
+        self.runtime.dispatcher.drain()
+        self._seen = len(self.standin.calls())
+
+    def move_to(self, moment: datetime) -> None:
+        """Jump ahead to `moment`: the desk's clock and Slack's together."""
+        delta = moment - self.clock.now()
+        if delta > timedelta(0):
+            self.clock.advance(delta)
+            self.standin.skip_ahead(delta.total_seconds())
 
     def report_bot(self) -> None:
         calls = self.standin.calls()
@@ -263,7 +283,15 @@ def _block_labels(view: dict[str, Any]) -> list[str]:
     return [block["label"]["text"] for block in view.get("blocks", []) if "label" in block]
 
 
-def run_demo(*, database_url: str | None, out: TextIO) -> int:
+def demo_config(today: date) -> dict[str, Any]:
+    """The demo desk; its week starts today, so its weekly digest (posted on the same weekday a
+    week later) covers the scripted week."""
+    return {**DEMO_CONFIG, "digests": {"channel": "C0MGRS", "weekly_on": f"{today:%a}".lower()}}
+
+
+def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None) -> int:
+    today = datetime.now(ZoneInfo(DEMO_CONFIG["timezone"])).date()
+    charts_dir = Path(charts) if charts else Path(tempfile.mkdtemp(prefix="supportbot-charts-"))
     with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
         with SlackStandin() as standin:
@@ -278,7 +306,7 @@ def run_demo(*, database_url: str | None, out: TextIO) -> int:
                 )
             clock = ShiftedClock()
             runtime = build_runtime(
-                config=parse_config(DEMO_CONFIG),
+                config=parse_config(demo_config(today)),
                 database_url=url,
                 api_url=standin.url,
                 bot_token=next(iter(standin.tokens)),
@@ -295,14 +323,14 @@ def run_demo(*, database_url: str | None, out: TextIO) -> int:
                 f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET
             )
             try:
-                play(Demo(runtime, standin, slack, out, clock))
+                play(Demo(runtime, standin, slack, out, clock), charts_dir=charts_dir)
             finally:
                 server.close()
                 runtime.close()
     return 0
 
 
-def play(demo: Demo) -> None:
+def play(demo: Demo, *, charts_dir: Path) -> None:
     say = demo.say
     say("supportbot demo: a support morning, played against a local stand-in of Slack.")
     say("Watched channels: #help (general queue), #billing-help (billing queue).")
@@ -440,6 +468,8 @@ def play(demo: Demo) -> None:
     demo.deliver()
 
     report_tickets(demo)
+    play_week(demo)
+    play_weekly_digest(demo, charts_dir)
 
 
 def play_customer_channel(demo: Demo) -> None:
@@ -761,3 +791,154 @@ def report_tickets(demo: Demo) -> None:
         f"over {len(demo.latencies)} Slack events."
     )
     demo.say("Export the same with: supportbot export --format csv")
+
+
+# The rest of the week: (hour, minute, channel, requester, question, agent, minutes to the first
+# answer, minutes to resolve (None: still open), the requester's rating and comment).
+WEEK_SCRIPT: tuple[tuple[Any, ...], ...] = (
+    (
+        10,
+        0,
+        "C0HELP",
+        "U0ALICE",
+        "Can I change the billing contact for Initech?",
+        "U0SAM",
+        12,
+        40,
+        "extremely_satisfied",
+        None,
+    ),
+    (
+        11,
+        30,
+        "C0BILLING",
+        "U0CAROL",
+        "Duplicate charge on the Hooli invoice",
+        "U0PRIYA",
+        25,
+        180,
+        "satisfied",
+        "Quick and clear, thanks",
+    ),
+    (
+        14,
+        0,
+        "C0HELP",
+        "U0DAVE",
+        "Export to CSV times out for big accounts",
+        "U0SAM",
+        95,
+        300,
+        "unsatisfied",
+        "Took most of the day and I had to chase it",
+    ),
+    (
+        15,
+        30,
+        "C0HELP",
+        "U0BOB",
+        "How do I add a seat mid-contract?",
+        "U0PRIYA",
+        8,
+        30,
+        "extremely_satisfied",
+        None,
+    ),
+)
+
+
+def play_week(demo: Demo) -> None:
+    """The week goes on, fast-forwarded: each working day a few questions arrive, agents answer
+    in the thread and resolve, requesters rate; the last question of Friday stays open."""
+    say, tz = demo.say, demo.runtime.desk.config.tz
+    demo.step("14. The rest of the week, fast-forwarded")
+    start = demo.clock.now().astimezone(tz).date()
+    for offset in range(1, 7):
+        day = start + timedelta(days=offset)
+        if day.weekday() >= 5:
+            say(f"   {day:%a %d %b}: weekend, nobody asks")
+            continue
+        script = WEEK_SCRIPT[: 2 + offset % 3]
+        opened, answered, resolved, rated = [], [], 0, 0
+        for index, (hour, minute, channel, requester, text, agent, *rest) in enumerate(script):
+            answer_after, resolve_after, rating, comment = rest
+            demo.move_to(datetime.combine(day, clock_time(hour, minute), tz))
+            ts = demo.standin.seed_message(channel, user=requester, text=text)
+            demo.slack.send_event(
+                demo.slack.message_event(channel=channel, user=requester, text=text, ts=ts)
+            )
+            demo.quietly()
+            ticket = _ticket_from_source(demo, channel, ts)
+            opened.append(ticket.ref)
+            last = offset == 6 or (day.weekday() == 4 and index == len(script) - 1)
+            demo.move_to(demo.clock.now() + timedelta(minutes=answer_after))
+            reply = demo.standin.seed_message(
+                channel, user=agent, text="Looking into it now.", thread_ts=ts
+            )
+            demo.slack.send_event(
+                demo.slack.message_event(
+                    channel=channel, user=agent, text="Looking into it.", ts=reply, thread_ts=ts
+                )
+            )
+            demo.quietly()
+            answered.append(answer_after)
+            if last:
+                continue
+            demo.move_to(demo.clock.now() + timedelta(minutes=resolve_after - answer_after))
+            demo.press(agent, demo.ticket(ticket.id), ActionId.RESOLVE, quiet=True)
+            resolved += 1
+            rated += rate(demo, demo.ticket(ticket.id), requester, rating, comment)
+        times = ", ".join(f"{m}m" for m in answered)
+        say(
+            f"   {day:%a %d %b}: {len(opened)} questions ({', '.join(opened)}), answered in "
+            f"{times}; {resolved} resolved, {rated} rated"
+        )
+
+
+def rate(demo: Demo, ticket: Ticket, requester: str, rating: str, comment: str | None) -> int:
+    """The requester answers "How did we do?" (and may add a comment); 1 when they did."""
+    return 0
+
+
+def play_weekly_digest(demo: Demo, charts_dir: Path) -> None:
+    """A week after the demo's day, 09:00: the weekly digest of the scripted week is posted
+    once, with its charts; the CSAT digest follows."""
+    say, desk = demo.say, demo.runtime.desk
+    tz = desk.config.tz
+    day = demo.clock.now().astimezone(tz).date()
+    start = day - timedelta(days=(day.weekday() - desk.config.digests.weekly_weekday) % 7)  # type: ignore[union-attr]
+    demo.move_to(datetime.combine(start + timedelta(days=7), clock_time(9), tz))
+    demo.step(
+        f"15. {demo.clock.now().astimezone(tz):%A %d %b %H:%M}: the weekly digest, with its charts"
+    )
+    posted = run_weekly_digest(demo.runtime.session_factory, desk, replica="demo")
+    again = run_weekly_digest(demo.runtime.session_factory, desk, replica="other")
+    assert posted is not None and again is None  # the week is claimed: posted once
+    say("   (another replica's job finds the week claimed and posts nothing)")
+    run_csat_digest(demo.runtime.session_factory, desk, replica="demo")
+    demo.quietly()
+    messages = [
+        call.args
+        for call in demo.standin.calls("chat.postMessage")
+        if call.args.get("channel") == "C0MGRS"
+    ]
+    uploads = demo.standin.uploaded_files()
+    say("   bot → #support-managers:")
+    for message in messages:
+        say(_indent(terminal_text(message)))
+        say()
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    for upload in uploads:
+        (charts_dir / upload.filename).write_bytes(upload.content)
+    say(
+        f"   bot → #support-managers: {len(uploads)} chart(s) uploaded "
+        "(files.getUploadURLExternal + files.completeUploadExternal)"
+    )
+    say(f"Charts written to {charts_dir}: {', '.join(u.filename for u in uploads)}")
+
+
+def _ticket_from_source(demo: Demo, channel: str, ts: str) -> Ticket:
+    with demo.runtime.session_factory.begin() as session:
+        ticket = TicketRepository(session).get_by_source(channel, ts)
+        assert ticket is not None
+        return ticket
