@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from handlers import (
     actions,
     commands,
+    csat,
     customers,
     directory,
     edit,
@@ -49,6 +50,7 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
         escalation,
         home,
         directory,
+        csat,
     )
     for surface in surfaces:
         surface.register(app, deps)

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from workflows.pleasantries import DEFAULT_PLEASANTRIES
-from workflows.vocabulary import Priority, normalize_tag
+from workflows.vocabulary import CsatRating, Priority, normalize_tag
 
 __all__ = [
     "DEFAULT_SLA",
@@ -42,6 +42,7 @@ __all__ = [
     "ConfigFileError",
     "ConfigInvalid",
     "ConfigProblem",
+    "CsatPolicy",
     "CustomerChannel",
     "DeskConfig",
     "Digests",
@@ -816,6 +817,80 @@ class Queue(_Section):
     lead: UserId | None = None
 
 
+CSAT_PLACES = ("thread", "dm")
+
+
+def _csat_place(value: object) -> str:
+    if isinstance(value, str) and value.strip().lower() in CSAT_PLACES:
+        return value.strip().lower()
+    raise _problem(f"{_show(value)} is not where to ask (use thread or dm)")
+
+
+def _csat_sample(value: object) -> int:
+    """Ask one in N resolved tickets: a whole number, 1 (every ticket) or more."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or number < 1:
+        raise _problem(
+            f"{_show(value)} is not a sample size (use a whole number: 1 asks about every "
+            "resolved ticket, 5 about one in five)"
+        )
+    return number
+
+
+def _csat_threshold(value: object) -> CsatRating | None:
+    """The best rating that still notifies the queue's lead (and every worse one), or off."""
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None
+    if isinstance(value, str):
+        try:
+            return CsatRating(value.strip().lower().replace(" ", "_"))
+        except ValueError:
+            pass
+    ratings = ", ".join(rating.value for rating in CsatRating)
+    raise _problem(f"{_show(value)} is not a rating (use {ratings}, or off)")
+
+
+def _switch(value: object) -> bool:
+    """`on` or `off` (YAML reads both as booleans; quoted ones are accepted too)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("on", "off", "true", "false"):
+        return value.strip().lower() in ("on", "true")
+    raise _problem(f"{_show(value)} is neither on nor off")
+
+
+Switch = Annotated[bool, BeforeValidator(_switch)]
+
+
+class CsatPolicy(_Section):
+    """The "How did we do?" survey a requester gets when their ticket is resolved.
+
+    Whether a ticket is asked: its customer's switch, else its queue's, else `enabled`; then one
+    in `sample` tickets, by ticket number (deterministic: a rerun or a retry decides the same)."""
+
+    _example: ClassVar[str] = "sample: 5"
+
+    enabled: Switch = True
+    ask_in: Annotated[str, BeforeValidator(_csat_place)] = "thread"
+    sample: Annotated[int, BeforeValidator(_csat_sample)] = 1
+    # This rating and every worse one DM the lead of the ticket's queue (None: nobody is told).
+    notify_at: Annotated[CsatRating | None, BeforeValidator(_csat_threshold)] = (
+        CsatRating.UNSATISFIED
+    )
+    queues: dict[Name, Switch] = Field(default_factory=dict)
+    customers: dict[Name, Switch] = Field(default_factory=dict)
+
+    def asks(self, *, queue: str, customer: str | None) -> bool:
+        """Whether tickets of this queue and customer are asked at all (before sampling)."""
+        if customer is not None and customer in self.customers:
+            return self.customers[customer]
+        return self.queues.get(queue, self.enabled)
+
+
 DEFAULT_DEPARTMENTS = (
     "Sales",
     "Marketing",
@@ -1045,6 +1120,7 @@ class DeskConfig(_Section):
     customer_acknowledgement: Acknowledgement = DEFAULT_ACKNOWLEDGEMENT
     grouping_window: DurationOrOff = timedelta(minutes=2)
     pleasantries: Annotated[tuple[Phrase, ...], AsList] = DEFAULT_PLEASANTRIES
+    csat: CsatPolicy = Field(default_factory=CsatPolicy)
 
     @model_validator(mode="after")
     def _triage_is_internal(self) -> DeskConfig:
@@ -1204,6 +1280,34 @@ class DeskConfig(_Section):
                     f"{channel} is a customer channel; SLA alerts are internal",
                 )
             )
+        if found:
+            raise _problems(found)
+        return self
+
+    @model_validator(mode="after")
+    def _csat_names(self) -> DeskConfig:
+        """CSAT switches must name queues and customers tickets can have, or they never apply."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        queues = self.queue_names()
+        for name in self.csat.queues:
+            if name not in queues:
+                found.append(
+                    (
+                        ("csat", "queues", name),
+                        f"{name!r} is not a queue of this desk "
+                        f"(known: {', '.join(sorted(queues))})",
+                    )
+                )
+        customers = {c.customer for c in self.customer_channels}
+        for name in self.csat.customers:
+            if name not in customers:
+                known = ", ".join(sorted(customers)) or "none: list customer_channels"
+                found.append(
+                    (
+                        ("csat", "customers", name),
+                        f"{name!r} is not the customer of any customer channel (known: {known})",
+                    )
+                )
         if found:
             raise _problems(found)
         return self

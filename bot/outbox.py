@@ -10,29 +10,36 @@ any transaction, then records the outcome:
 - any other Slack error: the domain's `failed` hook may replace the call (a DM instead of a channel
   the bot isn't in); otherwise the row is marked failed and logged with its ticket.
 
+`files.uploadV2` is not a Slack method but the desk's name for slack_sdk's three-step upload
+(files.getUploadURLExternal, a POST of the bytes, files.completeUploadExternal); a row carries its
+files base64-encoded. Any step failing makes the whole upload run again later: an upload URL that
+was never completed is simply dropped by Slack.
+
 A crash between the call and the record leaves the row leased; once the lease expires it is sent
 again (at-least-once: a rare duplicate beats a lost message).
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import threading
+import urllib.error
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy.orm import Session
 
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepository
 from workflows.clock import Clock
-from workflows.delivery import SlackCall
+from workflows.delivery import UPLOAD_FILES, SlackCall
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ FORM_METHODS = frozenset(
         "usergroups.users.list",
     }
 )
-KEPT_RESPONSE_KEYS = ("channel", "ts", "message_ts")
+KEPT_RESPONSE_KEYS = ("channel", "ts", "message_ts", "file_ids")
 
 
 class Hooks(Protocol):
@@ -180,6 +187,8 @@ class Dispatcher:
 
     def _call(self, call: SlackCall) -> Attempt:
         try:
+            if call.method == UPLOAD_FILES:
+                return self._upload(call.payload)
             if call.method in FORM_METHODS:
                 response = self.client.api_call(call.method, data=call.payload)
             else:
@@ -190,6 +199,42 @@ class Dispatcher:
             return Attempt(ok=False, data={}, error=f"connection error: {exc}", retry_after=0)
         data = response.data if isinstance(response.data, dict) else {}
         return Attempt(ok=True, data=data)
+
+    def _upload(self, payload: dict[str, Any]) -> Attempt:
+        """Upload a row's files (and share them in its channel). A 429 from either API step
+        holds `files.uploadV2` rows, the only ones that call them."""
+        try:
+            uploads = [
+                {
+                    "content": base64.b64decode(item["content_b64"], validate=True),
+                    "filename": item["filename"],
+                    "title": item.get("title") or item["filename"],
+                    "alt_txt": item.get("alt_txt") or None,
+                }
+                for item in payload.get("files") or []
+            ]
+        except (KeyError, TypeError, ValueError) as exc:  # binascii.Error is a ValueError
+            return Attempt(ok=False, data={}, error=f"invalid_files: {exc!r}")
+        if not uploads:
+            return Attempt(ok=False, data={}, error="invalid_files: none to upload")
+        try:
+            response = self.client.files_upload_v2(
+                file_uploads=uploads,
+                channel=payload.get("channel"),
+                initial_comment=payload.get("initial_comment") or None,
+                thread_ts=payload.get("thread_ts") or None,
+            )
+        except urllib.error.HTTPError as exc:  # the POST of the bytes: urllib raises on 4xx/5xx
+            retry_after = _retry_after(exc.headers or {}) if exc.code == 429 else 0
+            return Attempt(
+                ok=False, data={}, error=f"upload failed: HTTP {exc.code}", retry_after=retry_after
+            )
+        except SlackRequestError as exc:  # the POST answered, but not 200: try again later
+            return Attempt(ok=False, data={}, error=f"upload failed: {exc}", retry_after=0)
+        files = response.get("files") or []
+        # Only the ids: the stored response stays small whatever Slack says about each file.
+        file_ids = [item["id"] for item in files if isinstance(item, dict) and "id" in item]
+        return Attempt(ok=True, data={"channel": payload.get("channel"), "file_ids": file_ids})
 
     def _record(
         self, session: Session, row: OutboxMessage, call: SlackCall, attempt: Attempt
@@ -207,6 +252,8 @@ class Dispatcher:
             row.sent_at = now
             row.last_error = None
             row.response = {k: attempt.data[k] for k in KEPT_RESPONSE_KEYS if k in attempt.data}
+            if row.method == UPLOAD_FILES:  # delivered: the file bodies need not stay in the table
+                row.payload = _without_file_bodies(row.payload)
             return
         row.last_error = attempt.error
         if attempt.retry_after is not None and row.attempts < MAX_ATTEMPTS:
@@ -248,6 +295,15 @@ def _replace(row: OutboxMessage, call: SlackCall, now: datetime) -> None:
     row.attempts = 0
     row.next_attempt_at = now
     row.status = "pending"
+
+
+def _without_file_bodies(payload: dict[str, Any]) -> dict[str, Any]:
+    files = [
+        {k: v for k, v in item.items() if k != "content_b64"}
+        for item in payload.get("files") or []
+        if isinstance(item, dict)
+    ]
+    return {**payload, "files": files}
 
 
 def _attempt_from_error(exc: SlackApiError) -> Attempt:

@@ -6,6 +6,11 @@ touching the network. Only the methods the app uses are implemented; they answer
 documented response shapes so the code under test cannot tell the difference. Every call is
 recorded, and failures (rate limits, 5xx, API errors, latency) can be injected per method.
 
+Files go up the way Slack's current upload API takes them: files.getUploadURLExternal hands out an
+upload URL on this server, the client POSTs the bytes there (recorded as method ``"upload"``, and
+failed with ``fail("upload", ...)``), and files.completeUploadExternal shares them, as a message in
+the channel's history; `uploaded_files` shows what arrived, bytes included.
+
 Standard library only: it must run anywhere the app runs, including CI without extras.
 """
 
@@ -19,28 +24,36 @@ import email.parser
 import email.policy
 import itertools
 import json
+import mimetypes
 import secrets
+import struct
 import sys
 import threading
 import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["RecordedCall", "SlackStandin"]
+__all__ = ["UPLOAD", "RecordedCall", "SlackStandin", "UploadedFile"]
 
 Args = dict[str, Any]
 Json = dict[str, Any]
 
 # Arguments slack_sdk sends as JSON strings in form bodies but as objects in JSON bodies.
 # Decoding them makes recorded args identical whatever the wire encoding was.
-_JSON_ARGS = frozenset({"blocks", "view", "attachments", "metadata"})
+_JSON_ARGS = frozenset({"blocks", "view", "attachments", "metadata", "files"})
+
+# What the POST of a file's bytes to its upload URL is recorded as (and failed with `fail`).
+UPLOAD = "upload"
+_UPLOAD_PATH = "/upload/v1/"
+_ALT_TXT_LIMIT = 1000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _HISTORY_DEFAULT_LIMIT = 100
 _REPLIES_DEFAULT_LIMIT = 1000
@@ -73,6 +86,34 @@ class _Failure:
     status: int
     retry_after: int | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file shared with files.completeUploadExternal; `channel` is None for a private one."""
+
+    id: str
+    filename: str
+    title: str
+    alt_txt: str | None
+    channel: str | None
+    thread_ts: str | None
+    initial_comment: str | None
+    content: bytes = field(repr=False)
+
+
+@dataclass
+class _Upload:
+    """A file between files.getUploadURLExternal and files.completeUploadExternal."""
+
+    file_id: str
+    token: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    snippet_type: str | None
+    content: bytes | None = None
+    completed: bool = False
 
 
 class _ApiError(Exception):
@@ -310,6 +351,9 @@ class SlackStandin:
         self._offset_micros = 0  # how far `skip_ahead` moved Slack's clock
         self._view_numbers = itertools.count(1)
         self._hash_numbers = itertools.count(1)
+        self._file_numbers = itertools.count(1)
+        self._uploads: dict[str, _Upload] = {}  # by upload URL token
+        self._uploaded: list[UploadedFile] = []
 
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -331,6 +375,8 @@ class SlackStandin:
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
         self.add_user(bot_user_id, name=self.bot_name, real_name="Support Bot", is_bot=True)
 
@@ -595,6 +641,9 @@ class SlackStandin:
         parts = urlsplit(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length > 0 else b""
+        if parts.path.startswith(_UPLOAD_PATH):
+            self._serve_upload(request, parts.path.removeprefix(_UPLOAD_PATH), raw)
+            return
         if not parts.path.startswith("/api/"):
             self._send(request, 404, {"ok": False, "error": "unknown_method"}, {})
             return
@@ -623,6 +672,64 @@ class SlackStandin:
             )
         )
         self._send(request, status, body, headers)
+
+    def _serve_upload(self, request: BaseHTTPRequestHandler, token: str, raw: bytes) -> None:
+        """The upload URL: takes a file's bytes, raw or as multipart form data (Slack takes
+        both; slack_sdk sends them raw), and answers in plain text as Slack's file service does."""
+        failure = self._take_failure(UPLOAD)
+        with self._lock:
+            upload = self._uploads.get(token)
+        if self.latency > 0:
+            time.sleep(self.latency)
+        headers: dict[str, str] = {}
+        error: str | None = None
+        if failure is not None:
+            status = failure.status
+            error = failure.error or _STATUS_ERRORS.get(status, "upload_failed")
+            if status == 429:
+                retry_after = 1 if failure.retry_after is None else failure.retry_after
+                headers["Retry-After"] = str(retry_after)
+            text = error
+        elif request.command != "POST":
+            status, text, error = 405, "Method Not Allowed", "method_not_allowed"
+        elif upload is None or upload.completed:
+            status, text, error = 404, "Not Found", "upload_not_found"
+        else:
+            content = raw
+            content_type = request.headers.get("Content-Type", "")
+            if content_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
+                try:
+                    parts = _parse_multipart(raw, content_type)
+                except ValueError:
+                    parts = {}
+                content = next((v for v in parts.values() if isinstance(v, bytes)), b"")
+            with self._lock:
+                upload.content = content
+            status, text = 200, f"OK - {len(content)}"
+        self._record(
+            RecordedCall(
+                method=UPLOAD,
+                args={
+                    "file_id": upload.file_id if upload else None,
+                    "filename": upload.filename if upload else None,
+                    "length": len(raw),
+                },
+                at=time.time(),
+                status=status,
+                error=error,
+            )
+        )
+        data = text.encode("utf-8")
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "text/plain; charset=utf-8")
+            request.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                request.send_header(name, value)
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     @staticmethod
     def _token(request: BaseHTTPRequestHandler, args: Args) -> str | None:
@@ -1018,6 +1125,12 @@ class SlackStandin:
             raise _ApiError("hash_conflict")
         return self._build_view(view, view_id=current["id"], previous=current)
 
+    def uploaded_files(self, channel: str | None = None) -> list[UploadedFile]:
+        """Files shared so far (completed uploads), oldest first, optionally in one channel."""
+        with self._lock:
+            wanted = self._dm_channel(channel) if channel is not None else None
+            return [f for f in self._uploaded if wanted is None or f.channel == wanted]
+
     def home_view(self, user_id: str) -> dict[str, Any] | None:
         """The App Home view last published for `user_id`, as Slack stores it."""
         with self._lock:
@@ -1057,3 +1170,128 @@ class SlackStandin:
                 entry["users"].append(self.bot_user_id)
                 entry["count"] = len(entry["users"])
         return {}
+
+    # ------------------------------------------------------------------ files
+
+    def _files_get_upload_url_external(self, args: Args) -> Json:
+        filename = _str_arg(args, "filename")
+        raw_length = _str_arg(args, "length")
+        if filename is None or raw_length is None:
+            raise _ApiError("invalid_arguments")
+        try:
+            length = int(raw_length)
+        except ValueError:
+            raise _ApiError("invalid_arguments") from None
+        if length <= 0:
+            raise _ApiError("missing_argument")  # Slack's answer to a length of 0
+        alt_txt = _str_arg(args, "alt_txt")
+        if alt_txt is not None and len(alt_txt) > _ALT_TXT_LIMIT:
+            raise _ApiError("alt_txt_too_large")
+        file_id = f"F0{next(self._file_numbers):09d}"
+        token = secrets.token_urlsafe(16)
+        self._uploads[token] = _Upload(
+            file_id=file_id,
+            token=token,
+            filename=filename,
+            length=length,
+            alt_txt=alt_txt,
+            snippet_type=_str_arg(args, "snippet_type"),
+        )
+        root = self.url.removesuffix("api/")
+        return {"upload_url": f"{root}{_UPLOAD_PATH.lstrip('/')}{token}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, args: Args) -> Json:
+        wanted = args.get("files")
+        if (
+            not isinstance(wanted, list)
+            or not wanted
+            or not all(isinstance(f, dict) and f.get("id") for f in wanted)
+        ):
+            raise _ApiError("invalid_arguments")
+        by_id = {upload.file_id: upload for upload in self._uploads.values()}
+        uploads = [by_id.get(str(f["id"])) for f in wanted]
+        if any(u is None or u.content is None or u.completed for u in uploads):
+            raise _ApiError("file_not_found")
+        targets: list[str] = []
+        if _str_arg(args, "channel_id") is not None:
+            channel = self._resolve_channel(args, "channel_id")
+            self._check_member(str(args["channel_id"]), channel)
+            targets.append(channel)
+        else:
+            for raw in (_str_arg(args, "channels") or "").split(","):
+                if raw.strip():
+                    channel = self._resolve_channel({"channel": raw.strip()})
+                    self._check_member(raw.strip(), channel)
+                    targets.append(channel)
+        thread_ts = _ts_arg(args, "thread_ts")
+        if thread_ts is not None and len(targets) != 1:
+            raise _ApiError("invalid_arguments")  # a thread is in one channel
+        comment = _str_arg(args, "initial_comment")
+        files: list[Json] = []
+        for request, upload in zip(wanted, uploads, strict=True):
+            assert upload is not None and upload.content is not None
+            upload.completed = True
+            title = str(request.get("title") or upload.filename)
+            files.append(self._file_object(upload, title=title, channels=targets))
+            shared_in: list[str | None] = [*targets] or [None]  # None: a private file
+            for where in shared_in:
+                self._uploaded.append(
+                    UploadedFile(
+                        id=upload.file_id,
+                        filename=upload.filename,
+                        title=title,
+                        alt_txt=upload.alt_txt,
+                        channel=where,
+                        thread_ts=thread_ts,
+                        initial_comment=comment,
+                        content=upload.content,
+                    )
+                )
+        for channel in targets:
+            # One message per share, as Slack posts it: the comment as its text, the files on it.
+            message: Json = {
+                "type": "message",
+                "text": comment or "",
+                "files": copy.deepcopy(files),
+                "upload": True,
+                "user": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "app_id": self.app_id,
+                "display_as_bot": False,
+                "ts": self._next_ts_locked(),
+            }
+            if thread_ts is not None:
+                message["thread_ts"] = thread_ts
+            message["team"] = self.team_id
+            self._store(channel, message)
+        return {"files": files}
+
+    def _file_object(self, upload: _Upload, *, title: str, channels: list[str]) -> Json:
+        """The file as Slack describes it (the fields the app could look at)."""
+        content = upload.content or b""
+        extension = upload.filename.rpartition(".")[2].lower() if "." in upload.filename else ""
+        mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        now = (time.time_ns() // 1000 + self._offset_micros) // 1_000_000  # Slack's clock
+        described: Json = {
+            "id": upload.file_id,
+            "created": now,
+            "timestamp": now,
+            "name": upload.filename,
+            "title": title,
+            "mimetype": mimetype,
+            "filetype": extension or "binary",
+            "pretty_type": extension.upper() or "Binary",
+            "user": self.bot_user_id,
+            "user_team": self.team_id,
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": any(c.startswith("C") for c in channels),
+            "size": len(content),
+            "permalink": f"https://{self.team_domain}.slack.com/files/{self.bot_user_id}/"
+            f"{upload.file_id}/{upload.filename}",
+        }
+        if upload.alt_txt is not None:
+            described["alt_txt"] = upload.alt_txt
+        if content.startswith(_PNG_SIGNATURE) and len(content) >= 24:
+            described["original_w"], described["original_h"] = struct.unpack(">II", content[16:24])
+        return described

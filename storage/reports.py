@@ -326,9 +326,20 @@ class ReportRepository:
         return {str(rating): int(n) for rating, n in rows}
 
     def csat_answers(
-        self, since: datetime, until: datetime, *, with_comment: bool = False, limit: int = 200
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        worst_first: Sequence[str],
+        with_comment: bool = False,
+        limit: int = 200,
     ) -> Sequence[tuple[CsatSurvey, Ticket]]:
-        """Surveys answered in the period with their tickets, worst ratings first."""
+        """Surveys answered in the period with their tickets: ratings in the order of
+        `worst_first`, then as they came, so a limit keeps the unhappiest."""
+        rank = case(
+            *((CsatSurvey.rating == rating, index) for index, rating in enumerate(worst_first)),
+            else_=len(worst_first),
+        )
         query = (
             select(CsatSurvey, Ticket)
             .join(Ticket, Ticket.id == CsatSurvey.ticket_id)
@@ -339,7 +350,7 @@ class ReportRepository:
         return [
             (survey, ticket)
             for survey, ticket in self.session.execute(
-                query.order_by(CsatSurvey.answered_at, CsatSurvey.id).limit(limit)
+                query.order_by(rank, CsatSurvey.answered_at, CsatSurvey.id).limit(limit)
             )
         ]
 
@@ -349,8 +360,9 @@ class ReportRepository:
         """Tickets each agent took in the period (their `claimed` events, a ticket once)."""
         rows = self.session.execute(
             select(TicketEvent.actor, func.count(func.distinct(TicketEvent.ticket_id)))
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
             .where(TicketEvent.kind == kind, TicketEvent.at >= since, TicketEvent.at < until)
-            .where(TicketEvent.actor.is_not(None))
+            .where(TicketEvent.actor.is_not(None), Ticket.merged_into_id.is_(None))
             .group_by(TicketEvent.actor)
         )
         return {str(actor): int(n) for actor, n in rows}

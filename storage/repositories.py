@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.models import (
     AgentStatus,
+    CsatSurvey,
     Escalation,
     EscalationMessage,
     JobRun,
@@ -731,3 +732,49 @@ class JobRepository:
         return self.session.scalars(
             select(JobRun).where(JobRun.job == job).order_by(JobRun.period)
         ).all()
+
+
+class CsatRepository:
+    """CSAT surveys: one per resolution of a ticket (unique by ticket and `asked_at`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, survey: CsatSurvey) -> CsatSurvey | None:
+        """Insert, or None when this resolution was asked about already (a retry)."""
+        return _insert_once(self.session, survey)
+
+    def get(self, survey_id: int) -> CsatSurvey | None:
+        return self.session.get(CsatSurvey, survey_id)
+
+    def for_ticket(self, ticket_id: int) -> Sequence[CsatSurvey]:
+        return self.session.scalars(
+            select(CsatSurvey)
+            .where(CsatSurvey.ticket_id == ticket_id)
+            .order_by(CsatSurvey.asked_at, CsatSurvey.id)
+        ).all()
+
+    def answer(self, survey: CsatSurvey, *, rating: str, at: datetime) -> bool:
+        """Record `rating` given at `at`, unless a later answer is already there (a click
+        delivered late never overwrites a newer one). One conditional UPDATE; afterwards
+        `survey` shows what is now true."""
+        result = self.session.execute(
+            update(CsatSurvey)
+            .where(
+                CsatSurvey.id == survey.id,
+                or_(CsatSurvey.answered_at.is_(None), CsatSurvey.answered_at <= at),
+            )
+            .values(rating=rating, answered_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(survey)
+        return bool(getattr(result, "rowcount", 0))
+
+    def latest_rating(self, ticket_id: int) -> str | None:
+        """The rating of the ticket's most recently answered survey (the ticket's `csat`)."""
+        return self.session.scalars(
+            select(CsatSurvey.rating)
+            .where(CsatSurvey.ticket_id == ticket_id, CsatSurvey.answered_at.is_not(None))
+            .order_by(CsatSurvey.answered_at.desc(), CsatSurvey.id.desc())
+            .limit(1)
+        ).first()

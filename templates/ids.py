@@ -20,6 +20,7 @@ class CallbackId(StrEnum):
     ENGINEERING_REPLY_MODAL = "reply_to_engineering_modal"
     DE_ESCALATE_MODAL = "de_escalate_modal"
     ASK_MODAL = "ask_customer_modal"
+    CSAT_COMMENT_MODAL = "csat_comment_modal"
 
 
 class BlockId(StrEnum):
@@ -50,6 +51,8 @@ class BlockId(StrEnum):
     ENGINEERING_REPLY = "engineering_reply"
     DE_ESCALATE = "de_escalate"
     DE_ESCALATE_NOTE = "de_escalate_note"
+    CSAT_RATING = "csat_rating"
+    CSAT_COMMENT = "csat_comment"
 
 
 class ActionId(StrEnum):
@@ -97,6 +100,15 @@ class ActionId(StrEnum):
     ENGINEERING_REPLY = "engineering_reply_input"
     DE_ESCALATE = "de_escalate_choices"
     DE_ESCALATE_NOTE = "de_escalate_note_input"
+    # The CSAT survey: one button per rating (a block's action ids must differ), each carrying
+    # "<survey id>:<rating>"; the answered message's "Change answer" menu and "Add a comment".
+    CSAT_EXTREMELY_SATISFIED = "csat_extremely_satisfied"
+    CSAT_SATISFIED = "csat_satisfied"
+    CSAT_UNSATISFIED = "csat_unsatisfied"
+    CSAT_EXTREMELY_UNSATISFIED = "csat_extremely_unsatisfied"
+    CSAT_CHANGE = "csat_change"
+    CSAT_COMMENT = "csat_comment"
+    CSAT_COMMENT_INPUT = "csat_comment_input"
 
 
 class MoreOption(StrEnum):

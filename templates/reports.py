@@ -33,10 +33,15 @@ def period_label(period: Period, tz: ZoneInfo) -> str:
     if since.time() == until.time() == datetime.min.time():
         last = (until - timedelta(days=1)).date()
         if last == since.date():
-            return f"{since:%a %d %b %Y}"
-        start = f"{since:%a %d}" if since.month == last.month else f"{since:%a %d %b}"
-        return f"{start} – {last:%a %d %b %Y}"
-    return f"{since:%a %d %b %H:%M} – {until:%a %d %b %Y %H:%M} ({since:%Z})"
+            return f"{since:%a} {since.day} {since:%b %Y}"
+        start = f"{since:%a} {since.day}" + ("" if since.month == last.month else f" {since:%b}")
+        if since.year != last.year:
+            start += f" {since.year}"
+        return f"{start} – {last:%a} {last.day} {last:%b %Y}"
+    return (
+        f"{since:%a} {since.day} {since:%b %H:%M} – {until:%a} {until.day} {until:%b %Y %H:%M} "
+        f"({since:%Z})"
+    )
 
 
 def duration(seconds: float | None) -> str:
@@ -86,7 +91,8 @@ def headline(current: Figures, previous: Figures) -> dict[str, list[Figure]]:
             _compare_counts(
                 "Backlog at end", current.backlog_end, previous.backlog_end, lower_is_better=True
             ),
-            Figure("Net change", signed(net_now), signed(net_before), net_now > 0),
+            # Worse: the backlog grew more (or shrank less) than before.
+            Figure("Net change", signed(net_now), signed(net_before), net_now > net_before),
         ],
         "speed": [
             _compare_durations(
@@ -219,9 +225,17 @@ def csat_digest_message(digest: CsatDigest, *, tz: ZoneInfo) -> dict[str, Any]:
 
 def stats_answer(stats: Stats, *, tz: ZoneInfo) -> dict[str, Any]:
     """`/support stats`: the headline figures, privately, in the command's ack."""
+    current = stats.current
     message = render_message(
         "stats_answer.json.j2",
         label=stats.label,
+        opened=current.opened,
+        resolved=current.resolved,
+        backlog=current.backlog_end,
+        net=current.net_change,
+        first_median=duration(current.first_response.median),
+        first_p90=duration(current.first_response.p90),
+        csat=_csat(current.csat_pct, current.csat_answers),
         figures=headline(stats.current, stats.previous),
         escalated=stats.current.escalated,
         feature_requests=stats.current.feature_requests,

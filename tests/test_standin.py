@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.standin import RecordedCall, SlackStandin
+from bot.standin import UPLOAD, RecordedCall, SlackStandin
 
 TOKEN = "xoxb-standin"
 BLOCKS: list[dict[str, Any]] = [
@@ -356,3 +357,188 @@ def test_latency(standin: SlackStandin, client: WebClient) -> None:
     started = time.monotonic()
     client.auth_test()
     assert time.monotonic() - started >= 0.1
+
+
+# --- files: files.getUploadURLExternal, the upload URL, files.completeUploadExternal ----------
+
+
+def post_bytes(url: str, data: bytes, *, content_type: str | None = None) -> tuple[int, str]:
+    """POST to an upload URL as slack_sdk does (no token: the URL is the credential)."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def start_upload(client: WebClient, filename: str, content: bytes, **args: Any) -> dict[str, Any]:
+    response = client.files_getUploadURLExternal(filename=filename, length=len(content), **args)
+    return dict(response.data)  # type: ignore[arg-type]
+
+
+def test_get_upload_url_external(standin: SlackStandin, client: WebClient) -> None:
+    answer = start_upload(client, "chart.png", b"12345", alt_txt="A chart")
+    assert set(answer) == {"ok", "upload_url", "file_id"}
+    assert answer["file_id"].startswith("F")
+    root = standin.url.removesuffix("api/")
+    assert answer["upload_url"].startswith(f"{root}upload/v1/")
+    [call] = standin.calls("files.getUploadURLExternal")
+    assert call.args == {"filename": "chart.png", "length": "5", "alt_txt": "A chart"}
+    assert start_upload(client, "other.png", b"1")["file_id"] != answer["file_id"]
+
+    missing = api_error(client.api_call, "files.getUploadURLExternal", params={"length": 5})
+    assert missing.response["error"] == "invalid_arguments"
+    no_length = api_error(client.api_call, "files.getUploadURLExternal", params={"filename": "a"})
+    assert no_length.response["error"] == "invalid_arguments"
+    empty = api_error(client.files_getUploadURLExternal, filename="a", length=0)
+    assert empty.response["error"] == "missing_argument"
+    wordy = api_error(client.files_getUploadURLExternal, filename="a", length=1, alt_txt="x" * 1001)
+    assert wordy.response["error"] == "alt_txt_too_large"
+
+
+def test_upload_url_takes_raw_or_multipart_bytes(standin: SlackStandin, client: WebClient) -> None:
+    raw = start_upload(client, "raw.bin", b"\x00\x01\xff")
+    # What slack_sdk sends: raw bytes (urllib labels them form-encoded).
+    assert post_bytes(raw["upload_url"], b"\x00\x01\xff") == (200, "OK - 3")
+    form = start_upload(client, "form.txt", b"hello")
+    boundary = "standinboundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="filename"; filename="form.txt"'
+        f"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
+    ).encode()
+    status, _ = post_bytes(
+        form["upload_url"], body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert status == 200
+    client.files_completeUploadExternal(
+        files=[{"id": raw["file_id"]}, {"id": form["file_id"], "title": "Form"}]
+    )
+    uploaded = standin.uploaded_files()
+    assert [(f.filename, f.title, f.content) for f in uploaded] == [
+        ("raw.bin", "raw.bin", b"\x00\x01\xff"),
+        ("form.txt", "Form", b"hello"),
+    ]
+    assert [f.channel for f in uploaded] == [None, None]  # shared nowhere: private files
+    assert [c.args["length"] for c in standin.calls(UPLOAD)] == [3, len(body)]
+
+    assert post_bytes(standin.url.removesuffix("api/") + "upload/v1/nope", b"x")[0] == 404
+    assert post_bytes(raw["upload_url"], b"again")[0] == 404  # completed: the URL is spent
+    fresh = start_upload(client, "fresh.txt", b"x")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(fresh["upload_url"], timeout=5)  # a GET
+    assert info.value.code == 405
+
+
+def test_complete_upload_external_shares_in_the_channel(
+    standin: SlackStandin, client: WebClient
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00\x00\x04\xb0\x00\x00\x02\xa3" + b"."
+    started = start_upload(client, "volume.png", png, alt_txt="Opened vs resolved")
+    post_bytes(started["upload_url"], png)
+    root = client.chat_postMessage(channel="C0MGRS", text="Weekly digest")["ts"]
+
+    answer = client.files_completeUploadExternal(
+        files=[{"id": started["file_id"], "title": "Volume"}],
+        channel_id="C0MGRS",
+        initial_comment="This week's charts",
+        thread_ts=root,
+    )
+
+    [described] = answer["files"]
+    assert described["id"] == started["file_id"]
+    assert (described["name"], described["title"]) == ("volume.png", "Volume")
+    assert (described["mimetype"], described["filetype"], described["size"]) == (
+        "image/png",
+        "png",
+        len(png),
+    )
+    assert (described["original_w"], described["original_h"]) == (1200, 675)
+    assert described["alt_txt"] == "Opened vs resolved"
+    digest, shared = standin.messages("C0MGRS")
+    assert shared["text"] == "This week's charts" and shared["thread_ts"] == root
+    assert shared["user"] == "U0BOT" and shared["files"] == answer["files"]
+    replies = client.conversations_replies(channel="C0MGRS", ts=root)["messages"]
+    assert [m["ts"] for m in replies] == [digest["ts"], shared["ts"]]
+    [uploaded] = standin.uploaded_files("C0MGRS")
+    assert (uploaded.channel, uploaded.thread_ts, uploaded.content) == ("C0MGRS", root, png)
+    assert uploaded.initial_comment == "This week's charts"
+    assert standin.uploaded_files("C0OTHER") == []
+
+
+def test_complete_upload_external_errors(standin: SlackStandin, client: WebClient) -> None:
+    unknown = api_error(client.files_completeUploadExternal, files=[{"id": "F0NOPE"}])
+    assert unknown.response["error"] == "file_not_found"
+    pending = start_upload(client, "a.txt", b"a")
+    not_sent = api_error(client.files_completeUploadExternal, files=[{"id": pending["file_id"]}])
+    assert not_sent.response["error"] == "file_not_found"  # no bytes were uploaded yet
+    no_files = api_error(client.api_call, "files.completeUploadExternal", params={"files": "[]"})
+    assert no_files.response["error"] == "invalid_arguments"
+
+    post_bytes(pending["upload_url"], b"a")
+    standin.not_in_channel.add("C0SECRET")
+    outside = api_error(
+        client.files_completeUploadExternal,
+        files=[{"id": pending["file_id"]}],
+        channel_id="C0SECRET",
+    )
+    assert outside.response["error"] == "not_in_channel"
+    standin.missing_channels.add("C0GONE")
+    gone = api_error(
+        client.files_completeUploadExternal, files=[{"id": pending["file_id"]}], channel_id="C0GONE"
+    )
+    assert gone.response["error"] == "channel_not_found"
+    assert standin.uploaded_files() == []  # a refused completion shares nothing
+
+    client.files_completeUploadExternal(files=[{"id": pending["file_id"]}], channel_id="C0HELP")
+    twice = api_error(
+        client.files_completeUploadExternal, files=[{"id": pending["file_id"]}], channel_id="C0HELP"
+    )
+    assert twice.response["error"] == "file_not_found"
+    assert len(standin.messages("C0HELP")) == 1
+
+
+def test_failures_can_be_injected_into_every_upload_step(
+    standin: SlackStandin, client: WebClient
+) -> None:
+    standin.fail("files.getUploadURLExternal", status=429, retry_after=9)
+    limited = api_error(client.files_getUploadURLExternal, filename="a", length=1)
+    assert limited.response.status_code == 429
+    assert limited.response.headers["Retry-After"] == "9"
+
+    started = start_upload(client, "a.txt", b"a")
+    standin.fail(UPLOAD, status=503)
+    standin.fail(UPLOAD, status=429, retry_after=4)
+    assert post_bytes(started["upload_url"], b"a") == (503, "service_unavailable")
+    request = urllib.request.Request(started["upload_url"], data=b"a", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    assert (info.value.code, info.value.headers["Retry-After"]) == (429, "4")
+    assert post_bytes(started["upload_url"], b"a") == (200, "OK - 1")
+    assert [c.failed for c in standin.calls(UPLOAD)] == [True, True, False]
+
+    standin.fail("files.completeUploadExternal", error="file_uploads_disabled")
+    refused = api_error(client.files_completeUploadExternal, files=[{"id": started["file_id"]}])
+    assert refused.response["error"] == "file_uploads_disabled"
+    client.files_completeUploadExternal(files=[{"id": started["file_id"]}])
+    assert [f.content for f in standin.uploaded_files()] == [b"a"]
+
+
+def test_files_upload_v2_end_to_end(standin: SlackStandin, client: WebClient) -> None:
+    """slack_sdk's own helper, as the outbox calls it: three steps, one shared message."""
+    response = client.files_upload_v2(
+        file_uploads=[
+            {"content": b"one", "filename": "1.txt", "title": "One", "alt_txt": "first"},
+            {"content": b"two", "filename": "2.txt"},
+        ],
+        channel="C0MGRS",
+        initial_comment="Two files",
+    )
+    assert [f["title"] for f in response["files"]] == ["One", "2.txt"]
+    assert [(f.filename, f.content, f.alt_txt) for f in standin.uploaded_files("C0MGRS")] == [
+        ("1.txt", b"one", "first"),
+        ("2.txt", b"two", None),
+    ]
+    [message] = standin.messages("C0MGRS")
+    assert message["text"] == "Two files" and len(message["files"]) == 2

@@ -565,6 +565,8 @@ def test_resolve_an_unassigned_ticket_counts_it_as_the_resolvers(
             None,
         ),
         ("chat.update", Purpose.CARD_UPDATE, ticket_id, {}, f"card:{ticket_id}"),
+        # "How did we do?" for the requester (workflows/csat.py).
+        ("chat.postMessage", Purpose.CSAT_PROMPT, ticket_id, {"_survey": 1, "_dm": False}, None),
     ]
 
     before = snapshot(session_factory, ticket_id)

@@ -9,7 +9,9 @@ ticket, or fall back to a DM when the bot can't post in a channel.
 
 from __future__ import annotations
 
+import base64
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +35,7 @@ from workflows.vocabulary import EventKind
 
 if TYPE_CHECKING:
     from bot.config import DeskConfig
+    from templates.charts import Chart
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,12 @@ class Purpose(StrEnum):
     # The SLA sweep's grouped alerts (alert channel, DMs) and the digests.
     SLA_ALERT = "sla_alert"
     DIGEST = "digest"
+    # A digest's chart images, uploaded just below it (see `digest_payload_with_charts`).
+    DIGEST_CHARTS = "digest_charts"
+    # The CSAT survey asked of a ticket's requester (in their thread, or by DM), its updates once
+    # answered, and what a low rating tells the queue's lead by DM (see workflows/csat.py).
+    CSAT_PROMPT = "csat_prompt"
+    CSAT_ALERT = "csat_alert"
 
 
 # The only notices a customer may read in their own thread; anything else about a bridged ticket
@@ -85,6 +94,8 @@ CUSTOMER_SAFE_PURPOSES = frozenset(
         Purpose.PERMALINK,
         Purpose.NOTICE,
         Purpose.CUSTOMER_THREAD,
+        # Only ever the requester's own thread (or DM): a question and buttons, nothing internal.
+        Purpose.CSAT_PROMPT,
     }
 )
 
@@ -102,6 +113,14 @@ class Mirror(StrEnum):
 class SlackCall:
     method: str
     payload: dict[str, Any]
+
+
+# Not a Slack method: the outbox's name for an upload of files (slack_sdk's `files_upload_v2`:
+# files.getUploadURLExternal, a POST of each file, files.completeUploadExternal). Payload:
+# {"channel", "initial_comment"?, "thread_ts"?, "files": [{"filename", "title", "alt_txt",
+# "content_b64"}]}.
+UPLOAD_FILES = "files.uploadV2"
+ALT_TEXT_LIMIT = 1000  # Slack refuses longer alt text (alt_txt_too_large)
 
 
 def post_ticket_card(
@@ -292,6 +311,55 @@ def post_channel_notice(
     )
 
 
+def chart_files(charts: Sequence[Chart]) -> list[dict[str, str]]:
+    """Charts as the `files` of a `files.uploadV2` row (JSON-safe: the PNG in base64)."""
+    return [
+        {
+            "filename": chart.filename,
+            "title": chart.title,
+            "alt_txt": chart.alt_text[:ALT_TEXT_LIMIT],
+            "content_b64": base64.b64encode(chart.png).decode("ascii"),
+        }
+        for chart in charts
+    ]
+
+
+def enqueue_charts(
+    session: Session,
+    *,
+    channel: str,
+    charts: Sequence[Chart],
+    now: datetime,
+    initial_comment: str | None = None,
+    thread_ts: str | None = None,
+) -> OutboxMessage | None:
+    """Owe `channel` these chart images, as one upload (one message showing them all)."""
+    if not charts:
+        return None
+    payload: dict[str, Any] = {"channel": channel, "files": chart_files(charts)}
+    if initial_comment:
+        payload["initial_comment"] = initial_comment
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return OutboxRepository(session).enqueue(
+        UPLOAD_FILES, payload, now=now, purpose=Purpose.DIGEST_CHARTS
+    )
+
+
+def digest_payload_with_charts(
+    message: dict[str, Any], charts: Sequence[Chart], comment: str | None = None
+) -> dict[str, Any]:
+    """A digest's `chat.postMessage` payload that brings its charts along: once the digest has
+    landed, its row becomes the charts' upload to the same channel, so they always come after it
+    (two rows could pass each other: rows without a ticket are not ordered)."""
+    if not charts:
+        return dict(message)
+    payload = {**message, "_charts": chart_files(charts)}
+    if comment:
+        payload["_charts_comment"] = comment
+    return payload
+
+
 def publish_home(session: Session, user: str, *, now: datetime) -> None:
     """Owe `user` a fresh App Home, built from the database when it is sent."""
     outbox = OutboxRepository(session)
@@ -400,6 +468,22 @@ def room_of(ticket: Ticket) -> tuple[str | None, str | None]:
     return ticket.source_channel or ticket.card_channel, ticket.thread_ts or ticket.card_ts
 
 
+def _charts_after_digest(row: OutboxMessage, response: dict[str, Any]) -> SlackCall:
+    """The digest is posted: the same row now uploads its charts to where it landed. The
+    charts leave the row's bookkeeping (a replacement keeps `_` keys: no second copy)."""
+    channel = response.get("channel") or row.payload.get("channel")
+    bookkeeping = {k: v for k, v in row.payload.items() if k.startswith("_")}
+    files = bookkeeping.pop("_charts")
+    comment = bookkeeping.pop("_charts_comment", None)
+    bookkeeping["_digest_ts"] = response.get("ts")
+    row.payload = bookkeeping
+    row.purpose = Purpose.DIGEST_CHARTS
+    payload: dict[str, Any] = {"channel": channel, "files": files}
+    if comment:
+        payload["initial_comment"] = comment
+    return SlackCall(UPLOAD_FILES, payload)
+
+
 def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
     """Keys starting with `_` are the desk's bookkeeping, never sent to Slack."""
     return {key: value for key, value in payload.items() if not key.startswith("_")}
@@ -448,6 +532,10 @@ class DeliveryHooks:
                     "view": build_home(session, self.config, user, now=self.clock.now()),
                 },
             )
+        if row.purpose in (Purpose.CSAT_PROMPT, Purpose.CSAT_ALERT):
+            from workflows.csat import prepare_csat_call
+
+            return prepare_csat_call(session, self.config, row)
         if row.purpose not in _RENDERED:
             return SlackCall(row.method, _sendable(row.payload))
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
@@ -672,12 +760,18 @@ class DeliveryHooks:
         self, session: Session, row: OutboxMessage, response: dict[str, Any], *, now: datetime
     ) -> SlackCall | None:
         """Record what Slack answered; may return a follow-up call that replaces this row."""
+        if row.purpose == Purpose.DIGEST and row.payload.get("_charts"):
+            return _charts_after_digest(row, response)
         tickets = TicketRepository(session)
         ticket = tickets.get(row.ticket_id) if row.ticket_id else None
         if ticket is None:
             return None
         if row.purpose == Purpose.ESCALATION_CARD:
             return self._escalation_delivered(session, row, response)
+        if row.purpose == Purpose.CSAT_PROMPT:
+            from workflows.csat import prompt_delivered
+
+            prompt_delivered(session, row, response)
         if row.purpose == Purpose.ENGINEERING_THREAD and row.payload.get("_kind") == "agent_reply":
             self._told_engineering(session, ticket, row, "sent_to_engineering", now=now)
         if row.purpose == Purpose.TICKET_CARD:
@@ -717,6 +811,10 @@ class DeliveryHooks:
         self, session: Session, row: OutboxMessage, error: str, *, now: datetime
     ) -> SlackCall | None:
         """Slack refused for good; may return a call that replaces this row (e.g. a DM)."""
+        if row.purpose == Purpose.CSAT_PROMPT:
+            from workflows.csat import prompt_failed
+
+            return prompt_failed(session, row, error)
         fallback_user = row.payload.get("_fallback_user")
         already_dm = row.payload.get("channel") == fallback_user
         if (

@@ -1,8 +1,18 @@
-"""`supportbot export`: every ticket as one row, in the contract's fields and order."""
+"""`supportbot export`: every ticket as one row, in the contract's fields and order.
+
+The CSV opens cleanly in a spreadsheet: RFC 4180 (CRLF line ends, quoted where needed), UTF-8,
+tags in one cell ("billing, refund"), and no cell a spreadsheet would run as a formula: free text
+that starts like one gets a leading `'` (OWASP's advice against CSV injection), so a customer
+named `=HYPERLINK(...)` is shown, not run. Ids, times and vocabulary values are written as they
+are. No byte-order mark by default, so the first bytes are the header's `id` for scripts; Excel on
+Windows wants one to read UTF-8 (`write_csv(..., bom=True)`), or use its "From Text/CSV" import.
+JSON lines are the raw values, untouched.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -36,6 +46,11 @@ EXPORT_FIELDS = (
     "resolution_due_at",
     "sla_state",
 )
+# Fields whose words come from people or config, not from the desk's own vocabulary or Slack ids:
+# the ones a formula could hide in.
+FREE_TEXT_FIELDS = frozenset({"issue_type", "queue", "customer", "requester", "assignee", "tags"})
+# How a cell starts when a spreadsheet would evaluate it (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def iso_utc(moment: datetime | None) -> str:
@@ -92,14 +107,34 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
     return count
 
 
-def write_csv(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet shows rather than runs: a would-be formula gets a leading `'`."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_row(record: dict[str, Any]) -> dict[str, str]:
+    """One export record as CSV cells."""
+    row = {key: "" if value is None else str(value) for key, value in record.items()}
+    row["escalated"] = "true" if record["escalated"] else "false"
+    row["tags"] = ", ".join(record["tags"])
+    for key in FREE_TEXT_FIELDS:
+        row[key] = spreadsheet_safe(row[key])
+    return row
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: IO[str], *, bom: bool = False) -> int:
+    """The header, then one row per ticket; `bom` starts the file with a UTF-8 byte-order mark
+    (for Excel, which otherwise reads the bytes in the machine's legacy code page)."""
+    if isinstance(out, io.TextIOWrapper):
+        # stdout may be in a legacy encoding, or turn "\n" into "\r\n" (Windows): the file is
+        # UTF-8 with CRLF whatever the platform.
+        out.reconfigure(encoding="utf-8", newline="")
+    if bom:
+        out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for record in records:
-        row = dict(record)
-        row["escalated"] = "true" if record["escalated"] else "false"
-        row["tags"] = ";".join(record["tags"])
-        writer.writerow(row)
+        writer.writerow(csv_row(record))
         count += 1
     return count

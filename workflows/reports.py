@@ -305,14 +305,13 @@ def agent_rows(session: Session, period: Period) -> list[AgentRow]:
 
 def comments(session: Session, period: Period, *, limit: int) -> list[Comment]:
     """The period's CSAT comments, the unhappiest first."""
-    answers = ReportRepository(session).csat_answers(period.since, period.until, with_comment=True)
-    ranked = sorted(answers, key=lambda pair: (-_badness(pair[0].rating), pair[0].id))
-    return [_comment(survey, ticket) for survey, ticket in ranked[:limit]]
+    answers = ReportRepository(session).csat_answers(
+        period.since, period.until, worst_first=WORST_FIRST, with_comment=True, limit=limit
+    )
+    return [_comment(survey, ticket) for survey, ticket in answers]
 
 
-def _badness(rating: str | None) -> int:
-    """0 for extremely satisfied … 3 for extremely unsatisfied."""
-    return list(CsatRating).index(CsatRating(rating)) if rating else 0
+WORST_FIRST = tuple(rating.value for rating in reversed(CsatRating))
 
 
 def _comment(survey: CsatSurvey, ticket: Ticket) -> Comment:
@@ -407,9 +406,12 @@ def build_csat_digest(session: Session, desk: Desk, period: Period) -> CsatDiges
         return sorted(out, key=lambda g: (-g.answers, str(g.name)))
 
     answers = reports.csat_answers(
-        period.since, period.until, with_comment=True, limit=MAX_CSAT_LISTED
+        period.since,
+        period.until,
+        worst_first=WORST_FIRST,
+        with_comment=True,
+        limit=MAX_CSAT_LISTED,
     )
-    ranked = sorted(answers, key=lambda pair: (-_badness(pair[0].rating), pair[0].id))
     return CsatDigest(
         period=period,
         answers=now[0],
@@ -419,7 +421,7 @@ def build_csat_digest(session: Session, desk: Desk, period: Period) -> CsatDiges
         ratings=reports.csat_ratings(period.since, period.until),
         queues=groups(CsatSurvey.queue),
         agents=groups(CsatSurvey.assignee),
-        answered=[_comment(survey, ticket) for survey, ticket in ranked],
+        answered=[_comment(survey, ticket) for survey, ticket in answers],
     )
 
 

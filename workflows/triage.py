@@ -21,6 +21,7 @@ from storage.models import Ticket, TicketEvent, TicketNote
 from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
 from templates.notices import refusal_notice
 from workflows.agents import is_agent, pick_assignee
+from workflows.csat import ask_for_feedback
 from workflows.delivery import (
     post_in_engineering_thread,
     post_thread_notice,
@@ -337,6 +338,7 @@ def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction)
     _log(session, ticket, EventKind.RESOLVED, action)
     post_thread_notice(session, ticket, "resolved", now=desk.clock.now(), actor=action.actor)
     refresh_card(session, ticket, now=desk.clock.now())
+    ask_for_feedback(session, desk, ticket, resolved_by=action.actor, at=action.at)
     for escalation in EscalationRepository(session).for_ticket(
         ticket.id, states=LIVE_ESCALATION_STATES
     ):

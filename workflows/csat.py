@@ -1,0 +1,368 @@
+"""CSAT: "How did we do?" asked of a ticket's requester when it is resolved, and their answer.
+
+Every resolution goes through `workflows.triage._resolve` (button, emoji, App Home, command),
+which calls `ask_for_feedback` once per status change: a retried event or a double click finds
+the ticket resolved already and asks nothing, and the survey row is unique per resolution
+`(ticket_id, asked_at)`. A reopened ticket resolved again is a new resolution, so a new survey.
+
+Whether a ticket is asked (`should_ask`): not when it was merged away, nor when the requester
+resolved it themself (they would rate their own work); then the customer's switch, else the
+queue's, else `csat.enabled`; then one in `csat.sample` tickets, by ticket number, so a rerun or a
+retry decides the same. The prompt goes to the requester's thread (a customer's own thread for a
+bridged ticket, whatever `ask_in` says) or, with `ask_in: dm`, to their DM.
+
+Only the requester's answer counts; anyone else pressing is told so privately and nothing is
+recorded. A second answer replaces the first (rating and `answered_at`, the action's time); the
+prompt's buttons are replaced by the answer given. A low answer (at or below `csat.notify_at`)
+DMs the lead of the queue the ticket was resolved in, once per answer and once per comment.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import CsatSurvey, OutboxMessage, Ticket
+from storage.repositories import CsatRepository, OutboxRepository, TicketRepository
+from templates.csat import csat_alert, csat_message, csat_notice
+from workflows.delivery import CHANNEL_UNREACHABLE, Purpose, SlackCall, tell_privately
+from workflows.desk import Desk
+from workflows.vocabulary import CsatRating
+
+if TYPE_CHECKING:
+    from bot.config import DeskConfig
+
+logger = logging.getLogger(__name__)
+
+MAX_COMMENT = 2000
+
+
+class CsatRefusal(StrEnum):
+    """Why a press on a survey recorded nothing (each has its private explanation)."""
+
+    NO_SURVEY = "no_survey"
+    NOT_REQUESTER = "not_requester"
+
+
+@dataclass(frozen=True)
+class CsatAnswer:
+    """A press on a survey's rating button (or its "Change your answer" menu)."""
+
+    survey_id: int
+    rating: CsatRating
+    user: str
+    at: datetime  # the action's `action_ts`
+    # Where the press was, to answer someone else privately there.
+    reply_channel: str | None = None
+    reply_thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class CommentRequest:
+    """A press on "Add a comment", or the comment modal's submission."""
+
+    survey_id: int
+    user: str
+    reply_channel: str | None = None
+    reply_thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class CommentForm:
+    """What the comment modal shows when it opens."""
+
+    survey_id: int
+    ticket_id: int
+    ref: str
+    rating: str | None
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class CsatResult:
+    done: bool
+    refusal: CsatRefusal | None = None
+    ref: str = ""  # the ticket's, for the refusal's wording
+
+
+# --- asking ------------------------------------------------------------------------------------
+
+
+def should_ask(config: DeskConfig, ticket: Ticket, *, resolved_by: str) -> bool:
+    """Whether this resolution of `ticket` is asked about (deterministic: see the module doc)."""
+    csat = config.csat
+    if ticket.merged_into_id is not None or resolved_by == ticket.requester:
+        return False
+    if not csat.asks(queue=ticket.queue, customer=ticket.customer):
+        return False
+    return ticket.id % csat.sample == 0
+
+
+def ask_for_feedback(
+    session: Session, desk: Desk, ticket: Ticket, *, resolved_by: str, at: datetime
+) -> CsatSurvey | None:
+    """The ticket was just resolved at `at`: owe its requester the survey, when it is asked."""
+    if not should_ask(desk.config, ticket, resolved_by=resolved_by):
+        return None
+    survey = CsatRepository(session).add(
+        CsatSurvey(
+            ticket_id=ticket.id,
+            requester=ticket.requester,
+            queue=ticket.queue,
+            customer=ticket.customer,
+            assignee=ticket.assignee,
+            asked_at=at,
+        )
+    )
+    if survey is None:
+        return None  # this resolution was asked about already
+    # A customer is asked in their own thread: a DM across Slack Connect is not ours to open.
+    by_dm = desk.config.csat.ask_in == "dm" and not ticket.bridged
+    OutboxRepository(session).enqueue(
+        "chat.postMessage",
+        {"_survey": survey.id, "_dm": by_dm},
+        now=desk.clock.now(),
+        purpose=Purpose.CSAT_PROMPT,
+        ticket_id=ticket.id,
+    )
+    return survey
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+
+def record_answer(session: Session, desk: Desk, answer: CsatAnswer) -> CsatResult:
+    """The requester's answer (a later one replaces it); anyone else is told privately."""
+    surveys = CsatRepository(session)
+    found = _survey_for(session, desk, answer.survey_id, answer.user, answer)
+    if isinstance(found, CsatResult):
+        return found
+    survey, ticket = found
+    previous = survey.rating
+    if not surveys.answer(survey, rating=answer.rating.value, at=answer.at):
+        return CsatResult(True)  # a click delivered late: the newer answer stands
+    ticket.csat = surveys.latest_rating(ticket.id)
+    _refresh_prompt(session, desk, survey)
+    if answer.rating.value != previous and is_low(desk.config, answer.rating.value):
+        _tell_lead(session, desk, survey, ticket, "rating")
+    return CsatResult(True)
+
+
+def check_comment(text: str | None) -> str | None:
+    """The comment modal's error, or None when the comment can be kept."""
+    comment = (text or "").strip()
+    if not comment:
+        return "Write your comment, or close this form to skip it."
+    if len(comment) > MAX_COMMENT:
+        return f"Keep your comment under {MAX_COMMENT} characters (this one has {len(comment)})."
+    return None
+
+
+def may_comment(session: Session, desk: Desk, request: CommentRequest) -> bool:
+    """In the press's ack: whoever may not comment on this survey is told why, privately."""
+    found = _survey_for(session, desk, request.survey_id, request.user, request)
+    return not isinstance(found, CsatResult)
+
+
+def comment_form_for(session: Session, request: CommentRequest) -> CommentForm | None:
+    """What the comment modal opens with; None for anyone but the survey's requester."""
+    survey = CsatRepository(session).get(request.survey_id)
+    ticket = TicketRepository(session).get(survey.ticket_id) if survey else None
+    if survey is None or ticket is None or survey.requester != request.user:
+        return None
+    return CommentForm(survey.id, ticket.id, ticket.ref, survey.rating, survey.comment)
+
+
+def record_comment(
+    session: Session, desk: Desk, request: CommentRequest, *, text: str
+) -> CsatResult:
+    """Keep the requester's comment (the caller checked it with `check_comment`). A refusal
+    is the modal's error, so it is not told privately as well."""
+    found = _survey_for(session, desk, request.survey_id, request.user, None)
+    if isinstance(found, CsatResult):
+        return found
+    survey, ticket = found
+    comment = text.strip()
+    if comment == (survey.comment or ""):
+        return CsatResult(True)  # the same words again: nothing new to tell anyone
+    first = survey.comment is None
+    survey.comment = comment
+    session.flush()
+    if first:
+        _refresh_prompt(session, desk, survey)  # "Add a comment" becomes "Edit your comment"
+    if survey.rating is not None and is_low(desk.config, survey.rating):
+        _tell_lead(session, desk, survey, ticket, "comment")
+    return CsatResult(True)
+
+
+def is_low(config: DeskConfig, rating: str) -> bool:
+    """At or below `csat.notify_at` (ratings are listed best first)."""
+    threshold = config.csat.notify_at
+    if threshold is None:
+        return False
+    order = list(CsatRating)
+    return order.index(CsatRating(rating)) >= order.index(threshold)
+
+
+def _survey_for(
+    session: Session,
+    desk: Desk,
+    survey_id: int,
+    user: str,
+    where: CsatAnswer | CommentRequest | None,
+) -> tuple[CsatSurvey, Ticket] | CsatResult:
+    """The survey and its ticket when `user` may answer it; else the refusal, told privately
+    where they pressed (`where`; None: not told)."""
+    survey = CsatRepository(session).get(survey_id) if survey_id else None
+    ticket = TicketRepository(session).get(survey.ticket_id) if survey else None
+    if survey is None or ticket is None:
+        refusal, ref = CsatRefusal.NO_SURVEY, ""
+    elif survey.requester != user:
+        refusal, ref = CsatRefusal.NOT_REQUESTER, ticket.ref
+    else:
+        return survey, ticket
+    if where is not None:
+        tell_privately(
+            session,
+            user=user,
+            message=csat_notice(refusal.value, ref=ref),
+            now=desk.clock.now(),
+            channel=where.reply_channel,
+            thread_ts=where.reply_thread_ts,
+        )
+    return CsatResult(False, refusal, ref)
+
+
+def _refresh_prompt(session: Session, desk: Desk, survey: CsatSurvey) -> None:
+    """The survey message shows the answer (rendered when sent; a burst is one chat.update). It
+    goes out after the prompt itself: a ticket's rows are sent in order."""
+    outbox = OutboxRepository(session)
+    key = f"csat:{survey.id}"
+    if outbox.join_waiting(key):
+        return
+    outbox.enqueue(
+        "chat.update",
+        {"_survey": survey.id},
+        now=desk.clock.now(),
+        purpose=Purpose.CSAT_PROMPT,
+        ticket_id=survey.ticket_id,
+        coalesce_key=key,
+    )
+
+
+def _tell_lead(session: Session, desk: Desk, survey: CsatSurvey, ticket: Ticket, kind: str) -> None:
+    """DM the lead of the queue the ticket was resolved in (none configured: nobody). What the
+    answer was is kept in the row; the ticket's link is read when it is sent."""
+    queue = desk.config.queue(survey.queue)
+    if queue is None or queue.lead is None:
+        return
+    OutboxRepository(session).enqueue(
+        "chat.postMessage",
+        {
+            "channel": queue.lead,
+            "_survey": survey.id,
+            "_kind": kind,
+            "_rating": survey.rating,
+            "_comment": survey.comment,
+        },
+        now=desk.clock.now(),
+        purpose=Purpose.CSAT_ALERT,
+        ticket_id=ticket.id,
+    )
+
+
+# --- delivery (called by workflows.delivery.DeliveryHooks) --------------------------------------
+
+
+def prepare_csat_call(session: Session, config: DeskConfig, row: OutboxMessage) -> SlackCall | None:
+    """The call for a survey row, rendered from the survey as it is now; None drops it."""
+    survey = CsatRepository(session).get(row.payload.get("_survey") or 0)
+    ticket = TicketRepository(session).get(survey.ticket_id) if survey else None
+    if survey is None or ticket is None:
+        return None
+    if row.purpose == Purpose.CSAT_ALERT:
+        message = csat_alert(
+            row.payload["_kind"],
+            ref=ticket.ref,
+            rating=row.payload["_rating"],
+            comment=row.payload.get("_comment"),
+            requester=survey.requester,
+            customer=survey.customer,
+            queue=survey.queue,
+            assignee=survey.assignee,
+            permalink=ticket.permalink,
+        )
+        return SlackCall(
+            "chat.postMessage",
+            {"channel": row.payload["channel"], **message, "unfurl_links": False},
+        )
+    message = csat_message(
+        survey_id=survey.id,
+        ref=ticket.ref,
+        rating=survey.rating,
+        commented=survey.comment is not None,
+    )
+    if row.method == "chat.update":
+        if not survey.channel or not survey.ts:
+            return None  # the prompt never landed: nothing to update
+        return SlackCall("chat.update", {"channel": survey.channel, "ts": survey.ts, **message})
+    if ticket.merged_into_id is not None or ticket.resolved_at != survey.asked_at:
+        # Merged away, or reopened before the question went out: it asks about nothing now.
+        return None
+    channel, thread_ts = _where_to_ask(ticket, survey, by_dm=bool(row.payload.get("_dm")))
+    if channel is None:
+        return None
+    payload: dict[str, Any] = {
+        "channel": channel,
+        **message,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return SlackCall("chat.postMessage", payload)
+
+
+def prompt_delivered(session: Session, row: OutboxMessage, response: dict[str, Any]) -> None:
+    """The prompt landed: its buttons are replaced there once answered."""
+    if row.method != "chat.postMessage":
+        return
+    survey = CsatRepository(session).get(row.payload.get("_survey") or 0)
+    if survey is not None:
+        survey.channel = response.get("channel") or survey.channel
+        survey.ts = response.get("ts") or survey.ts
+
+
+def prompt_failed(session: Session, row: OutboxMessage, error: str) -> SlackCall | None:
+    """The bot can't post in a colleague's thread (left the channel, archived): ask by DM. A
+    customer is only ever asked in their own thread."""
+    logger.warning("ticket %s: the CSAT survey could not be sent (%s)", row.ticket_id, error)
+    if row.method != "chat.postMessage" or row.payload.get("_dm"):
+        return None
+    ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
+    if ticket is None or ticket.bridged or error not in CHANNEL_UNREACHABLE:
+        return None
+    return SlackCall("chat.postMessage", {"_dm": True})
+
+
+def _where_to_ask(
+    ticket: Ticket, survey: CsatSurvey, *, by_dm: bool
+) -> tuple[str | None, str | None]:
+    """The requester's thread (the one they read the answers in), or their DM."""
+    if ticket.bridged:
+        # The customer's own thread, never the triage card's.
+        if ticket.source_channel and ticket.thread_ts:
+            return ticket.source_channel, ticket.thread_ts
+        return None, None
+    if by_dm:
+        return survey.requester, None
+    channel = ticket.source_channel or ticket.card_channel
+    thread_ts = ticket.thread_ts or ticket.card_ts
+    if channel and thread_ts:
+        return channel, thread_ts
+    return survey.requester, None  # no thread to answer in: a DM (chat.postMessage to a user)
