@@ -23,6 +23,7 @@ from bot.standin import RecordedCall, SlackStandin
 from storage.migrate import upgrade_schema
 from storage.models import Escalation, Ticket
 from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
+from templates.csat import RATING_ACTIONS, rating_value
 from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
@@ -33,6 +34,7 @@ from workflows.export import export_records
 from workflows.schedule import run_csat_digest, run_sla_sweep, run_weekly_digest
 from workflows.sla_digest import build_sla_digest
 from workflows.triage import close_expired
+from workflows.vocabulary import CsatRating
 
 SIGNING_SECRET = "demo-signing-secret"
 DEMO_CONFIG: dict[str, Any] = {
@@ -61,7 +63,10 @@ DEMO_CONFIG: dict[str, Any] = {
         "medium": {"first_response": "4h", "resolution": "24h"},
         "low": {"first_response": "8h", "resolution": "72h"},
     },
-    "queues": [{"name": "billing", "auto_assign": "least_loaded"}],
+    "queues": [
+        {"name": "billing", "auto_assign": "least_loaded"},
+        {"name": "general", "lead": "U0PRIYA"},  # hears about low CSAT ratings
+    ],
     "rules": [
         {
             "if": {"text": ["SSO", "sign in", "log in"]},
@@ -860,6 +865,7 @@ def play_week(demo: Demo) -> None:
             continue
         script = WEEK_SCRIPT[: 2 + offset % 3]
         opened, answered, resolved, rated = [], [], 0, 0
+        before = len(demo.standin.calls("chat.postMessage"))
         for index, (hour, minute, channel, requester, text, agent, *rest) in enumerate(script):
             answer_after, resolve_after, rating, comment = rest
             demo.move_to(datetime.combine(day, clock_time(hour, minute), tz))
@@ -888,16 +894,77 @@ def play_week(demo: Demo) -> None:
             demo.press(agent, demo.ticket(ticket.id), ActionId.RESOLVE, quiet=True)
             resolved += 1
             rated += rate(demo, demo.ticket(ticket.id), requester, rating, comment)
+        lead_dms = sum(
+            1
+            for call in demo.standin.calls("chat.postMessage")[before:]
+            if call.args.get("channel") == "U0PRIYA" and "Low CSAT" in call.args.get("text", "")
+        )
         times = ", ".join(f"{m}m" for m in answered)
         say(
             f"   {day:%a %d %b}: {len(opened)} questions ({', '.join(opened)}), answered in "
             f"{times}; {resolved} resolved, {rated} rated"
+            + (f"; Priya (lead of general) told of {lead_dms} low rating(s)" if lead_dms else "")
         )
 
 
 def rate(demo: Demo, ticket: Ticket, requester: str, rating: str, comment: str | None) -> int:
-    """The requester answers "How did we do?" (and may add a comment); 1 when they did."""
-    return 0
+    """The requester answers "How did we do?" in their thread and may add a comment in the
+    form it offers, as Slack sends those clicks; 1 when there was a survey to answer."""
+    prompt = _survey_message(demo, ticket)
+    if prompt is None:
+        return 0
+    survey_id = int(_survey_buttons(prompt)[ActionId.CSAT_SATISFIED].split(":")[0])
+    choice = CsatRating(rating)
+    demo.slack.press(
+        user=requester,
+        message=prompt,
+        channel=ticket.source_channel or "",
+        action_id=RATING_ACTIONS[choice],
+        value=rating_value(survey_id, choice),
+        block_id=BlockId.CSAT_RATING,
+        action_ts=demo.standin.next_ts(),
+    )
+    demo.quietly()
+    if comment:
+        answered = _survey_message(demo, ticket)
+        assert answered is not None
+        opened = len(demo.standin.calls("views.open"))
+        demo.slack.press(
+            user=requester,
+            message=answered,
+            channel=ticket.source_channel or "",
+            action_id=ActionId.CSAT_COMMENT,
+            value=str(survey_id),
+            block_id=BlockId.CSAT_RATING,
+            action_ts=demo.standin.next_ts(),
+        )
+        demo.standin.wait_for("views.open", count=opened + 1)
+        view = [
+            v
+            for v in demo.standin.views.values()
+            if v["callback_id"] == CallbackId.CSAT_COMMENT_MODAL
+        ][-1]
+        values = {BlockId.CSAT_COMMENT: {ActionId.CSAT_COMMENT_INPUT: text_value(comment)}}
+        demo.slack.submit_view(user=requester, view=view, values=values)
+        demo.quietly()
+    return 1
+
+
+def _survey_message(demo: Demo, ticket: Ticket) -> dict[str, Any] | None:
+    """The "How did we do?" message in the ticket's thread, as it stands."""
+    for message in reversed(demo.standin.messages(ticket.source_channel or "")):
+        if message.get("thread_ts") == ticket.thread_ts and _survey_buttons(message):
+            return message
+    return None
+
+
+def _survey_buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        element["action_id"]: str(element.get("value", ""))
+        for block in message.get("blocks", [])
+        if block.get("block_id") == BlockId.CSAT_RATING
+        for element in block.get("elements", [])
+    }
 
 
 def play_weekly_digest(demo: Demo, charts_dir: Path) -> None:

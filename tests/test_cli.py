@@ -160,10 +160,12 @@ def _seed_tickets(url: str) -> None:
     engine.dispose()
 
 
-def test_demo_plays_the_scripted_day(env: dict[str, str]) -> None:
+def test_demo_plays_the_scripted_day(env: dict[str, str], tmp_path: Path) -> None:
     """`supportbot demo` needs no workspace and shows all three intake paths and a customer
-    channel, where the customer sees only the acknowledgement and the agent's reply."""
-    result = run(["demo"], env, timeout=120)
+    channel, where the customer sees only the acknowledgement and the agent's reply; it ends
+    with the scripted week's digest, posted once, and its charts written where it says."""
+    charts = tmp_path / "charts"
+    result = run(["demo", "--charts", str(charts)], env, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Ticket #1" in out and "Ticket #2" in out and "Ticket #3" in out
@@ -195,6 +197,15 @@ def test_demo_plays_the_scripted_day(env: dict[str, str]) -> None:
     assert lines[relayed - 1] == "   bot → #support-triage [agents only], in the thread:"
     assert "   → #3 is claimed again, with Sam (support agent); kept for the digests" in out
     assert "        >All of them since the 1st, e.g. INV-2291." in lines
+    # The week: questions rated, a low rating told to the queue's lead, then the weekly digest
+    # (once, with its charts) and the CSAT digest in #support-managers.
+    assert "told of 1 low rating(s)" in out
+    assert "   (another replica's job finds the week claimed and posts nothing)" in lines
+    assert "        Weekly support digest" in lines and "        CSAT digest" in lines
+    assert "        >Took most of the day and I had to chase it" in lines
+    pngs = sorted(p.name for p in charts.glob("*.png"))
+    assert len(pngs) == 2 and f"Charts written to {charts}: " in out
+    assert all((charts / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for name in pngs)
 
 
 def _free_port() -> int:
