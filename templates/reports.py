@@ -256,53 +256,34 @@ def charts_comment(period: Period, tz: ZoneInfo) -> str:
     return f"Charts for the weekly digest, {period_label(period, tz)}"
 
 
-def chart_alt_texts(digest: WeeklyDigest) -> dict[str, str]:
-    """What a screen reader says for each chart: its numbers, in words."""
-    days = ", ".join(
-        f"{d.day:%a}: {d.opened} opened, {d.resolved} resolved, backlog {d.backlog}"
-        for d in digest.days
-    )
-    buckets = ", ".join(
-        f"{label}: {met} on time, {late} late"
-        for label, met, late in zip(
-            digest.response_labels, digest.response_met, digest.response_missed, strict=True
-        )
-    )
-    return {
-        "volume": f"Tickets per day. {days}.",
-        "first_response": f"First responses by time taken. {buckets}.",
-    }
-
-
 def weekly_charts(digest: WeeklyDigest, *, tz: ZoneInfo) -> list[Chart]:
     """The weekly digest's two charts, rendered (matplotlib, headless)."""
-    from templates.charts import Chart, first_response_chart, volume_chart
+    from templates.charts import (
+        Chart,
+        first_response_alt_text,
+        first_response_chart,
+        volume_alt_text,
+        volume_chart,
+    )
 
     titles = chart_titles(digest.current.period, tz)
-    alt = chart_alt_texts(digest)
+    days = [d.day for d in digest.days]
+    opened, resolved = [d.opened for d in digest.days], [d.resolved for d in digest.days]
+    backlog = [d.backlog for d in digest.days]
+    labels = list(digest.response_labels)
+    met, missed = digest.response_met, digest.response_missed
     start = digest.current.period.since.astimezone(tz).date()
     return [
         Chart(
             filename=f"weekly-volume-{start.isoformat()}.png",
             title=titles["volume"],
-            alt_text=alt["volume"],
-            png=volume_chart(
-                [d.day for d in digest.days],
-                [d.opened for d in digest.days],
-                [d.resolved for d in digest.days],
-                [d.backlog for d in digest.days],
-                title=titles["volume"],
-            ),
+            alt_text=volume_alt_text(days, opened, resolved, backlog),
+            png=volume_chart(days, opened, resolved, backlog, title=titles["volume"]),
         ),
         Chart(
             filename=f"weekly-first-response-{start.isoformat()}.png",
             title=titles["first_response"],
-            alt_text=alt["first_response"],
-            png=first_response_chart(
-                list(digest.response_labels),
-                digest.response_met,
-                digest.response_missed,
-                title=titles["first_response"],
-            ),
+            alt_text=first_response_alt_text(labels, met, missed),
+            png=first_response_chart(labels, met, missed, title=titles["first_response"]),
         ),
     ]
