@@ -1090,6 +1090,20 @@ class Rule(_Section):
         return out
 
 
+def _unknown_names(
+    key: tuple[str, ...], names: Iterable[str], known: Iterable[str], *, what: str, none: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """A problem per name of a config section that names nothing the desk has (a queue, a tier,
+    a customer): such an entry would never apply."""
+    have = set(known)
+    listed = ", ".join(sorted(have)) or none
+    return [
+        ((*key, name), f"{name!r} is not {what} (known: {listed})")
+        for name in names
+        if name not in have
+    ]
+
+
 class DeskConfig(_Section):
     """Everything `supportbot.yml` says; frozen so no handler can change it behind the others."""
 
@@ -1251,27 +1265,14 @@ class DeskConfig(_Section):
     @model_validator(mode="after")
     def _sla_names(self) -> DeskConfig:
         """Overrides must name tiers and queues tickets can have, or they never apply."""
-        found: list[tuple[tuple[str | int, ...], str]] = []
-        queues = self.queue_names()
-        for name in self.sla.queues:
-            if name not in queues:
-                found.append(
-                    (
-                        ("sla", "queues", name),
-                        f"{name!r} is not a queue of this desk "
-                        f"(known: {', '.join(sorted(queues))})",
-                    )
-                )
-        tiers = {c.tier for c in self.customer_channels}
-        for name in self.sla.tiers:
-            if name not in tiers:
-                known = ", ".join(sorted(tiers)) or "none: list customer_channels with a tier"
-                found.append(
-                    (
-                        ("sla", "tiers", name),
-                        f"{name!r} is not the tier of any customer channel (known: {known})",
-                    )
-                )
+        found = self._unknown_queues("sla", self.sla.queues)
+        found += _unknown_names(
+            ("sla", "tiers"),
+            self.sla.tiers,
+            {c.tier for c in self.customer_channels},
+            what="the tier of any customer channel",
+            none="none: list customer_channels with a tier",
+        )
         channel = self.sla.alert_channel
         if channel is not None and self.customer_channel(channel) is not None:
             found.append(
@@ -1287,30 +1288,24 @@ class DeskConfig(_Section):
     @model_validator(mode="after")
     def _csat_names(self) -> DeskConfig:
         """CSAT switches must name queues and customers tickets can have, or they never apply."""
-        found: list[tuple[tuple[str | int, ...], str]] = []
-        queues = self.queue_names()
-        for name in self.csat.queues:
-            if name not in queues:
-                found.append(
-                    (
-                        ("csat", "queues", name),
-                        f"{name!r} is not a queue of this desk "
-                        f"(known: {', '.join(sorted(queues))})",
-                    )
-                )
-        customers = {c.customer for c in self.customer_channels}
-        for name in self.csat.customers:
-            if name not in customers:
-                known = ", ".join(sorted(customers)) or "none: list customer_channels"
-                found.append(
-                    (
-                        ("csat", "customers", name),
-                        f"{name!r} is not the customer of any customer channel (known: {known})",
-                    )
-                )
+        found = self._unknown_queues("csat", self.csat.queues)
+        found += _unknown_names(
+            ("csat", "customers"),
+            self.csat.customers,
+            {c.customer for c in self.customer_channels},
+            what="the customer of any customer channel",
+            none="none: list customer_channels",
+        )
         if found:
             raise _problems(found)
         return self
+
+    def _unknown_queues(
+        self, section: str, names: Iterable[str]
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        return _unknown_names(
+            (section, "queues"), names, self.queue_names(), what="a queue of this desk", none=""
+        )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -719,17 +719,7 @@ class SlackStandin:
                 error=error,
             )
         )
-        data = text.encode("utf-8")
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "text/plain; charset=utf-8")
-            request.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                request.send_header(name, value)
-            request.end_headers()
-            request.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        self._write(request, status, text.encode("utf-8"), "text/plain", headers)
 
     @staticmethod
     def _token(request: BaseHTTPRequestHandler, args: Args) -> str | None:
@@ -784,11 +774,23 @@ class SlackStandin:
     def _send(
         request: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str]
     ) -> None:
-        """Write a JSON answer; a client that hung up (timeout tests) is not an error."""
-        data = json.dumps(body).encode("utf-8")
+        """Write a JSON answer."""
+        SlackStandin._write(
+            request, status, json.dumps(body).encode("utf-8"), "application/json", headers
+        )
+
+    @staticmethod
+    def _write(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        data: bytes,
+        content_type: str,
+        headers: dict[str, str],
+    ) -> None:
+        """Write an answer; a client that hung up (timeout tests) is not an error."""
         try:
             request.send_response(status)
-            request.send_header("Content-Type", "application/json; charset=utf-8")
+            request.send_header("Content-Type", f"{content_type}; charset=utf-8")
             request.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 request.send_header(name, value)

@@ -8,13 +8,19 @@ period catches up."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
+from bot.config import Digests
 from storage.db import SessionFactory
 from storage.repositories import JobRepository
 from workflows.desk import Desk
 from workflows.reports import (
     CsatDigest,
+    Period,
     WeeklyDigest,
     build_csat_digest,
     build_weekly_digest,
@@ -32,6 +38,8 @@ CSAT_DIGEST = "digest-csat"
 KEEP_CLAIMS = timedelta(days=14)
 # A weekly digest not posted at its moment (no replica was up) still goes out within this.
 WEEKLY_GRACE = timedelta(hours=12)
+
+DigestT = TypeVar("DigestT")
 
 logger = logging.getLogger(__name__)
 
@@ -94,45 +102,48 @@ def run_weekly_digest(
     posted it. Checked every few minutes, so a replica started late still posts it."""
     from templates.reports import weekly_charts
 
-    digests = desk.config.digests
-    if digests is None:
-        return None
-    now = desk.clock.now()
-    period = due_week(
-        now, desk.config.tz, digests.weekly_weekday, digests.weekly_at, grace=WEEKLY_GRACE
-    )
-    if period is None:
-        return None
-    key = period.since.astimezone(desk.config.tz).date().isoformat()
-    with session_factory.begin() as session:
-        if not JobRepository(session).claim(WEEKLY_DIGEST, key, by=replica, at=now):
-            return None
+    def post(session: Session, period: Period, now: datetime) -> WeeklyDigest:
         digest = build_weekly_digest(session, desk, period)
-        charts = weekly_charts(digest, tz=desk.config.tz)
-        post_weekly_digest(session, desk, digest, charts, now=now)
-    return digest
+        post_weekly_digest(session, desk, digest, weekly_charts(digest, tz=desk.config.tz), now=now)
+        return digest
+
+    return _run_weekly(session_factory, desk, replica, WEEKLY_DIGEST, lambda d: d.weekly_at, post)
 
 
 def run_csat_digest(
     session_factory: SessionFactory, desk: Desk, *, replica: str
 ) -> CsatDigest | None:
-    """The scheduled CSAT digest of the same week, once across replicas."""
+    """The CSAT digest of the same week, at its own time, once across replicas."""
+
+    def post(session: Session, period: Period, now: datetime) -> CsatDigest:
+        digest = build_csat_digest(session, desk, period)
+        post_csat_digest(session, desk, digest, now=now)
+        return digest
+
+    return _run_weekly(session_factory, desk, replica, CSAT_DIGEST, lambda d: d.csat_at, post)
+
+
+def _run_weekly(
+    session_factory: SessionFactory,
+    desk: Desk,
+    replica: str,
+    job: str,
+    at: Callable[[Digests], time],
+    post: Callable[[Session, Period, datetime], DigestT],
+) -> DigestT | None:
     digests = desk.config.digests
     if digests is None:
         return None
     now = desk.clock.now()
-    period = due_week(
-        now, desk.config.tz, digests.weekly_weekday, digests.csat_at, grace=WEEKLY_GRACE
-    )
+    tz = desk.config.tz
+    period = due_week(now, tz, digests.weekly_weekday, at(digests), grace=WEEKLY_GRACE)
     if period is None:
         return None
-    key = period.since.astimezone(desk.config.tz).date().isoformat()
     with session_factory.begin() as session:
-        if not JobRepository(session).claim(CSAT_DIGEST, key, by=replica, at=now):
+        week = period.since.astimezone(tz).date().isoformat()
+        if not JobRepository(session).claim(job, week, by=replica, at=now):
             return None
-        digest = build_csat_digest(session, desk, period)
-        post_csat_digest(session, desk, digest, now=now)
-    return digest
+        return post(session, period, now)
 
 
 def forget_old_claims(session_factory: SessionFactory, desk: Desk) -> int:
