@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config file")
     export = sub.add_parser("export", help="print tickets, one per row or line")
     export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    export.add_argument(
+        "--bom", action="store_true", help="csv: start with a UTF-8 byte-order mark (for Excel)"
+    )
     export.add_argument("--since", type=_iso, help="ISO date/time; tickets created at or after")
     export.add_argument("--until", type=_iso, help="ISO date/time; tickets created before")
     sub.add_parser("sla-check", help="run one SLA sweep now (warnings and breach alerts)")
@@ -171,8 +174,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
             records = export_records(
                 session, since=args.since, until=args.until, now=datetime.now(UTC)
             )
-            writer = write_csv if args.format == "csv" else write_jsonl
-            writer(records, sys.stdout)
+            if args.format == "csv":
+                write_csv(records, sys.stdout, bom=args.bom)
+            else:
+                write_jsonl(records, sys.stdout)
     except Exception as exc:
         print(f"error: could not read tickets: {_first_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -202,3 +202,25 @@ def seed(url: str, config_path: Path) -> None:
                     TicketTag(ticket_id=result.ticket_id, tag=tag) for tag in ("+1", "billing")
                 )
     engine.dispose()
+
+
+def test_the_cli_adds_a_bom_only_when_asked(tmp_path: Path) -> None:
+    """`export --format csv --bom` starts with the UTF-8 byte-order mark; without it the first
+    bytes are the header's `id`."""
+    from tests.test_cli import GOOD_CONFIG, run
+
+    config = tmp_path / "supportbot.yml"
+    config.write_text(GOOD_CONFIG)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SUPPORTBOT_"))},
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.db'}",
+        "SUPPORTBOT_CONFIG": str(config),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    assert run(["migrate"], env).returncode == 0
+    plain = run(["export", "--format", "csv"], env)
+    marked = run(["export", "--format", "csv", "--bom"], env)
+    assert plain.returncode == marked.returncode == 0
+    assert plain.stdout.startswith("id,ref,")
+    assert marked.stdout.startswith("\ufeffid,ref,")
