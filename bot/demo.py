@@ -944,7 +944,9 @@ def rate(demo: Demo, ticket: Ticket, requester: str, rating: str, comment: str |
             for v in demo.standin.views.values()
             if v["callback_id"] == CallbackId.CSAT_COMMENT_MODAL
         ][-1]
-        values = {BlockId.CSAT_COMMENT: {ActionId.CSAT_COMMENT_INPUT: text_value(comment)}}
+        values: dict[str, dict[str, Any]] = {
+            BlockId.CSAT_COMMENT: {ActionId.CSAT_COMMENT_INPUT: text_value(comment)}
+        }
         demo.slack.submit_view(user=requester, view=view, values=values)
         demo.quietly()
     return 1

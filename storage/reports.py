@@ -24,13 +24,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Float
 
 from storage.models import CsatSurvey, Escalation, Ticket, TicketEvent, TicketTag
 
 PERCENTILES = (50, 90)
+# A column or an SQL expression over columns.
+Expression = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ class ReportRepository:
 
     def spreads(
         self,
-        value: ColumnElement[Any],
+        value: Expression,
         *where: ColumnElement[bool],
-        group: ColumnElement[Any] | None = None,
+        group: Expression | None = None,
         select_from: Any = Ticket,
     ) -> dict[Any, Spread]:
         """Median, 90th percentile and average of `value` over the rows matching `where`, per
@@ -133,7 +135,7 @@ class ReportRepository:
             out[g] = Spread(count, median, p90, float(average))
         return out
 
-    def spread(self, value: ColumnElement[Any], *where: ColumnElement[bool]) -> Spread:
+    def spread(self, value: Expression, *where: ColumnElement[bool]) -> Spread:
         return self.spreads(value, *where).get(None, Spread.empty())
 
     def first_response(self, since: datetime, until: datetime) -> Spread:
@@ -185,7 +187,7 @@ class ReportRepository:
         return per_day(Ticket.created_at, not_merged), per_day(Ticket.resolved_at, not_merged)
 
     def top(
-        self, column: ColumnElement[Any], since: datetime, until: datetime, *, limit: int
+        self, column: Expression, since: datetime, until: datetime, *, limit: int
     ) -> list[tuple[str, int]]:
         """The busiest values of a ticket column among tickets opened in the period."""
         count = func.count(Ticket.id)
@@ -199,7 +201,7 @@ class ReportRepository:
         return [(str(name), int(n)) for name, n in rows]
 
     def counts(
-        self, column: ColumnElement[Any], names: Iterable[str], since: datetime, until: datetime
+        self, column: Expression, names: Iterable[str], since: datetime, until: datetime
     ) -> dict[str, int]:
         """How many tickets opened in the period had each of `names` (the previous period's
         figures for this period's top list)."""
@@ -301,7 +303,7 @@ class ReportRepository:
         until: datetime,
         *,
         satisfied: Iterable[str],
-        group: ColumnElement[Any] | None = None,
+        group: Expression | None = None,
     ) -> dict[Any, tuple[int, int]]:
         """(answers, satisfied answers) of surveys answered in the period, per `group` (a
         `CsatSurvey` column) or under None."""

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from storage.models import CsatSurvey, Ticket
-from storage.reports import ReportRepository, Spread
+from storage.reports import Expression, ReportRepository, Spread
 from storage.repositories import OutboxRepository, SlaRepository
 from templates.reports import charts_comment, csat_digest_message, weekly_digest_message
 from workflows.delivery import Purpose
@@ -257,15 +257,10 @@ class WeeklyDigest:
 
 
 def _ranked(
-    reports: ReportRepository, column: object, current: Period, previous: Period
+    reports: ReportRepository, column: Expression, current: Period, previous: Period
 ) -> list[Ranked]:
-    top = reports.top(column, current.since, current.until, limit=TOP)  # type: ignore[arg-type]
-    before = reports.counts(
-        column,  # type: ignore[arg-type]
-        [name for name, _ in top],
-        previous.since,
-        previous.until,
-    )
+    top = reports.top(column, current.since, current.until, limit=TOP)
+    before = reports.counts(column, [name for name, _ in top], previous.since, previous.until)
     return [Ranked(name, count, before.get(name, 0)) for name, count in top]
 
 
@@ -395,13 +390,8 @@ def build_csat_digest(session: Session, desk: Desk, period: Period) -> CsatDiges
         None, (0, 0)
     )
 
-    def groups(column: object) -> list[CsatGroup]:
-        rows = reports.csat(
-            period.since,
-            period.until,
-            satisfied=CSAT_SATISFIED,
-            group=column,  # type: ignore[arg-type]
-        )
+    def groups(column: Expression) -> list[CsatGroup]:
+        rows = reports.csat(period.since, period.until, satisfied=CSAT_SATISFIED, group=column)
         out = [CsatGroup(name, n, good) for name, (n, good) in rows.items()]
         return sorted(out, key=lambda g: (-g.answers, str(g.name)))
 
