@@ -9,6 +9,8 @@ upgrade a read lock halfway through.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -16,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SessionFactory = sessionmaker[Session]
+# Execution option of a connection that only reads (see `read_only`).
+READ_ONLY = "supportbot_read_only"
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -39,13 +43,27 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def create_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_only(session_factory: SessionFactory) -> Iterator[Session]:
+    """A unit of work that only reads (the digests' figures, `/support stats`): on SQLite its
+    BEGIN is deferred, so it takes no write lock and, in WAL mode, neither waits for writers nor
+    holds them up for the seconds a digest's aggregates take. Nothing it does is committed."""
+    with session_factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def database_is_reachable(engine: Engine) -> bool:

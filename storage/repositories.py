@@ -724,6 +724,9 @@ class JobRepository:
         run = JobRun(job=job, period=period, claimed_by=by[:128], claimed_at=at)
         return _insert_once(self.session, run) is not None
 
+    def is_claimed(self, job: str, period: str) -> bool:
+        return self.session.get(JobRun, (job, period)) is not None
+
     def forget_older_than(self, cutoff: datetime) -> int:
         result = self.session.execute(delete(JobRun).where(JobRun.claimed_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)

@@ -145,6 +145,28 @@ def test_two_replicas_at_the_same_moment_post_it_once(
     assert len(digests_owed(sf)) == 1
 
 
+def test_charts_that_cannot_be_drawn_leave_the_digest_without_them(
+    sf: SessionFactory,
+    desk: Desk,
+    clock: ManualClock,
+    week: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The numbers matter more than the pictures: when drawing fails, the digest still goes out
+    (no `_charts`), once."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no fonts today")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("templates.reports.weekly_charts", broken)
+        assert weekly_at(sf, desk, clock, MOMENT, "r1") is not None
+    assert claims(sf, WEEKLY_DIGEST) == [(WEEK_KEY, "r1")]
+    [row] = digests_owed(sf)
+    assert "_charts" not in row
+    assert weekly_at(sf, desk, clock, ny(11, 2, 9, 5), "r2") is None
+
+
 def test_a_failed_weekly_digest_gives_its_week_back(
     sf: SessionFactory,
     desk: Desk,
@@ -152,14 +174,14 @@ def test_a_failed_weekly_digest_gives_its_week_back(
     week: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The claim is in the digest's transaction: when drawing the charts fails, the claim goes
+    """The claim is in the posting transaction: when owing the digest fails, the claim goes
     with it and the next check posts the digest."""
 
     def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("no fonts today")
+        raise RuntimeError("the outbox is away")
 
     with monkeypatch.context() as patch:
-        patch.setattr("templates.reports.weekly_charts", broken)
+        patch.setattr("workflows.schedule.post_weekly_digest", broken)
         with pytest.raises(RuntimeError):
             weekly_at(sf, desk, clock, MOMENT, "r1")
     assert claims(sf, WEEKLY_DIGEST) == []
@@ -233,3 +255,39 @@ def test_no_digests_channel_means_neither_digest_nor_claim(
     assert run_csat_digest(sf, desk, replica="r1") is None
     assert claims(sf, WEEKLY_DIGEST) == [] and claims(sf, CSAT_DIGEST) == []
     assert digests_owed(sf) == []
+
+
+def test_building_the_digest_takes_no_write_lock(
+    sf: SessionFactory,
+    desk: Desk,
+    clock: ManualClock,
+    week: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The digest's seconds of aggregates run in a read-only unit of work: on SQLite a handler's
+    transaction (BEGIN IMMEDIATE) goes through meanwhile instead of waiting for the lock."""
+    import threading
+
+    from storage.models import AgentStatus
+    from workflows import schedule
+
+    real = schedule.build_weekly_digest
+    wrote = threading.Event()
+
+    def build_while_someone_writes(*args: Any, **kwargs: Any) -> Any:
+        digest = real(*args, **kwargs)
+
+        def handler() -> None:
+            with sf.begin() as session:
+                session.add(AgentStatus(user_id="U0NEW", away=True, updated_at=MOMENT))
+            wrote.set()
+
+        writer = threading.Thread(target=handler)
+        writer.start()
+        writer.join(timeout=5)
+        assert wrote.is_set(), "a write waited for the digest's transaction"
+        return digest
+
+    monkeypatch.setattr(schedule, "build_weekly_digest", build_while_someone_writes)
+    assert weekly_at(sf, desk, clock, MOMENT, "r1") is not None
+    assert wrote.is_set()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session
 
 from bot.config import Digests
-from storage.db import SessionFactory
+from storage.db import SessionFactory, read_only
 from storage.repositories import JobRepository
 from workflows.desk import Desk
 from workflows.reports import (
@@ -39,7 +39,10 @@ KEEP_CLAIMS = timedelta(days=14)
 # A weekly digest not posted at its moment (no replica was up) still goes out within this.
 WEEKLY_GRACE = timedelta(hours=12)
 
-DigestT = TypeVar("DigestT")
+if TYPE_CHECKING:
+    from templates.charts import Chart
+
+BuiltT = TypeVar("BuiltT")
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +105,25 @@ def run_weekly_digest(
     posted it. Checked every few minutes, so a replica started late still posts it."""
     from templates.reports import weekly_charts
 
-    def post(session: Session, period: Period, now: datetime) -> WeeklyDigest:
+    def build(session: Session, period: Period) -> tuple[WeeklyDigest, list[Chart]]:
         digest = build_weekly_digest(session, desk, period)
-        post_weekly_digest(session, desk, digest, weekly_charts(digest, tz=desk.config.tz), now=now)
-        return digest
+        return digest, []
 
-    return _run_weekly(session_factory, desk, replica, WEEKLY_DIGEST, lambda d: d.weekly_at, post)
+    def draw(built: tuple[WeeklyDigest, list[Chart]]) -> tuple[WeeklyDigest, list[Chart]]:
+        digest = built[0]
+        try:
+            return digest, weekly_charts(digest, tz=desk.config.tz)
+        except Exception:  # the numbers matter more than the pictures: post them anyway
+            logger.exception("weekly digest: the charts could not be drawn")
+            return digest, []
+
+    def post(session: Session, built: tuple[WeeklyDigest, list[Chart]], now: datetime) -> None:
+        post_weekly_digest(session, desk, built[0], built[1], now=now)
+
+    built = _run_weekly(
+        session_factory, desk, replica, WEEKLY_DIGEST, lambda d: d.weekly_at, build, post, draw
+    )
+    return built[0] if built else None
 
 
 def run_csat_digest(
@@ -115,12 +131,15 @@ def run_csat_digest(
 ) -> CsatDigest | None:
     """The CSAT digest of the same week, at its own time, once across replicas."""
 
-    def post(session: Session, period: Period, now: datetime) -> CsatDigest:
-        digest = build_csat_digest(session, desk, period)
-        post_csat_digest(session, desk, digest, now=now)
-        return digest
+    def build(session: Session, period: Period) -> CsatDigest:
+        return build_csat_digest(session, desk, period)
 
-    return _run_weekly(session_factory, desk, replica, CSAT_DIGEST, lambda d: d.csat_at, post)
+    def post(session: Session, digest: CsatDigest, now: datetime) -> None:
+        post_csat_digest(session, desk, digest, now=now)
+
+    return _run_weekly(
+        session_factory, desk, replica, CSAT_DIGEST, lambda d: d.csat_at, build, post, None
+    )
 
 
 def _run_weekly(
@@ -129,8 +148,14 @@ def _run_weekly(
     replica: str,
     job: str,
     at: Callable[[Digests], time],
-    post: Callable[[Session, Period, datetime], DigestT],
-) -> DigestT | None:
+    build: Callable[[Session, Period], BuiltT],
+    post: Callable[[Session, BuiltT, datetime], None],
+    finish: Callable[[BuiltT], BuiltT] | None,
+) -> BuiltT | None:
+    """A weekly job: when due and not yet claimed, build the digest in a read-only unit of work
+    (seconds of aggregates, taking no write lock), `finish` it outside any transaction (the
+    charts), then claim the week and owe it to Slack in one short transaction. Two replicas may
+    both build it; only the one whose claim lands posts it."""
     digests = desk.config.digests
     if digests is None:
         return None
@@ -139,11 +164,18 @@ def _run_weekly(
     period = due_week(now, tz, digests.weekly_weekday, at(digests), grace=WEEKLY_GRACE)
     if period is None:
         return None
+    week = period.since.astimezone(tz).date().isoformat()
+    with read_only(session_factory) as session:
+        if JobRepository(session).is_claimed(job, week):
+            return None
+        built = build(session, period)
+    if finish is not None:
+        built = finish(built)
     with session_factory.begin() as session:
-        week = period.since.astimezone(tz).date().isoformat()
         if not JobRepository(session).claim(job, week, by=replica, at=now):
             return None
-        return post(session, period, now)
+        post(session, built, now)
+    return built
 
 
 def forget_old_claims(session_factory: SessionFactory, desk: Desk) -> int:
