@@ -84,11 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--dry-run", action="store_true", help="print it instead of posting it")
     digest.add_argument(
         "--since",
-        type=_iso,
+        type=_local_iso,
         help="ISO date/time; default: 7 days before --until (weekly, csat: last week's start)",
     )
     digest.add_argument(
-        "--until", type=_iso, help="ISO date/time; default: now (weekly, csat: last week's end)"
+        "--until",
+        type=_local_iso,
+        help="ISO date/time, in `timezone` unless it has an offset; default: now (weekly, csat: "
+        "last week's end)",
     )
     digest.add_argument(
         "--charts", metavar="DIR", help="weekly: also write the chart PNGs to this folder"
@@ -112,6 +115,18 @@ def _iso(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or date-time") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _local_iso(text: str) -> datetime:
+    """ISO 8601 date or date-time, kept naive when it has no offset (read in the desk's zone)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or date-time") from None
+
+
+def _in_zone(moment: datetime, tz: Any) -> datetime:
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
 def _load_config_or_exit(path: str) -> DeskConfig:
@@ -292,8 +307,12 @@ def _digest(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     now = datetime.now(UTC)
     if args.kind == "sla" or args.since or args.until:
-        until = args.until or now
-        period = Period(args.since or until - DEFAULT_PERIOD, until)
+        # A date or time without an offset is the desk's (its days are local days).
+        until = _in_zone(args.until, config.tz) if args.until else now
+        since = _in_zone(args.since, config.tz) if args.since else None
+        if since is None:  # 7 local days back: wall-clock arithmetic in the desk's zone
+            since = until.astimezone(config.tz) - DEFAULT_PERIOD
+        period = Period(since.astimezone(UTC), until.astimezone(UTC))
     else:
         weekday = config.digests.weekly_weekday if config.digests else 0
         period = last_week(now, config.tz, weekday)

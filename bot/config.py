@@ -1158,6 +1158,14 @@ class DeskConfig(_Section):
                     "channel must be internal",
                 )
             )
+        if self.digests is not None and self.digests.channel in customer:
+            found.append(
+                (
+                    ("digests", "channel"),
+                    f"{self.digests.channel} is a customer channel; the managers' digests "
+                    "(other customers, CSAT comments, agents' figures) are internal",
+                )
+            )
         for index, rule in enumerate(self.rules):
             for channel in rule.then.get("notify", ()):
                 if channel in customer:

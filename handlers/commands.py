@@ -106,6 +106,12 @@ def register(app: App, deps: Deps) -> None:
             request.text and (request.ticket_id or request.thread_ts)
         ):
             return desk_answer("note_usage", **words)
+        if kind == Subcommand.STATS:
+            with deps.reading() as session:
+                stats = stats_for_agent(session, desk, request.user, request.text.lower() or "week")
+                if stats is None:
+                    return desk_answer("stats_not_agent", **words)
+                return stats_answer(stats, tz=desk.config.tz)
         with deps.transaction() as session:
             if kind == Subcommand.MINE:
                 return build_list_answer(list_mine(session, desk, request.user), **words)
@@ -114,11 +120,6 @@ def register(app: App, deps: Deps) -> None:
                 if queue is None:
                     return desk_answer("queue_not_agent", **words)
                 return build_list_answer(queue, **words)
-            if kind == Subcommand.STATS:
-                stats = stats_for_agent(session, desk, request.user, request.text.lower() or "week")
-                if stats is None:
-                    return desk_answer("stats_not_agent", **words)
-                return stats_answer(stats, tz=desk.config.tz)
             if kind == Subcommand.AWAY:
                 away = toggle_away(session, desk, request.user, at=desk.clock.now())
                 notice = {None: "away_not_agent", True: "away_on", False: "away_off"}[away]

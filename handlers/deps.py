@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from storage.db import SessionFactory
+from storage.db import SessionFactory, read_only
 from workflows.desk import Desk
 
 
@@ -24,3 +24,9 @@ class Deps:
         with self.session_factory.begin() as session:
             yield session
         self.wake_outbox()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads (`/support stats`): it takes no write lock."""
+        with read_only(self.session_factory) as session:
+            yield session

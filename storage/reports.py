@@ -314,14 +314,25 @@ class ReportRepository:
                 func.count(CsatSurvey.id),
                 _count(CsatSurvey.rating.in_(list(satisfied))),
             )
+            .join(Ticket, Ticket.id == CsatSurvey.ticket_id)
             .where(*_answered(since, until))
             .group_by(key)
         )
         return {g: (int(n), int(good)) for g, n, good in rows}
 
+    def csat_commented(self, since: datetime, until: datetime) -> int:
+        """Answers of the period that came with a comment."""
+        return self._scalar(
+            select(func.count(CsatSurvey.id))
+            .join(Ticket, Ticket.id == CsatSurvey.ticket_id)
+            .where(*_answered(since, until), CsatSurvey.comment.is_not(None))
+            .where(CsatSurvey.comment != "")
+        )
+
     def csat_ratings(self, since: datetime, until: datetime) -> dict[str, int]:
         rows = self.session.execute(
             select(CsatSurvey.rating, func.count(CsatSurvey.id))
+            .join(Ticket, Ticket.id == CsatSurvey.ticket_id)
             .where(*_answered(since, until))
             .group_by(CsatSurvey.rating)
         )
@@ -412,8 +423,11 @@ def _first_responded(since: datetime, until: datetime) -> list[ColumnElement[boo
 
 
 def _answered(since: datetime, until: datetime) -> list[ColumnElement[bool]]:
+    """Surveys answered in the period (the query joins their tickets: merged ones are left out,
+    as everywhere)."""
     return [
         CsatSurvey.answered_at >= since,
         CsatSurvey.answered_at < until,
         CsatSurvey.rating.is_not(None),
+        Ticket.merged_into_id.is_(None),
     ]

@@ -219,7 +219,7 @@ def csat_digest_message(digest: CsatDigest, *, tz: ZoneInfo) -> dict[str, Any]:
         queues=[(g.name or "—", _csat(g.pct, g.answers)) for g in digest.queues],
         agents=[(g.name, _csat(g.pct, g.answers)) for g in digest.agents],
         answered=[_comment_line(c) for c in digest.answered],
-        more=max(0, digest.answers - len(digest.answered)),
+        more=digest.more_comments,
     )
 
 

@@ -127,6 +127,18 @@ def test_weekly_dry_run_prints_the_digest_and_writes_the_charts(
     assert f"Charts written to {charts}" in out
 
 
+def test_plain_dates_are_the_desks_local_days(env: dict[str, str]) -> None:
+    """`--since 2026-10-26 --until 2026-11-02` is Mon 26 Oct – Sun 1 Nov in New York (the DST
+    change inside it), not UTC midnights."""
+    result = run(
+        ["digest", "weekly", "--dry-run", "--since", "2026-10-26", "--until", "2026-11-02"], env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "*Mon 26 Oct – Sun 1 Nov 2026*" in result.stdout
+    only_until = run(["digest", "csat", "--dry-run", "--until", "2026-11-23"], env)
+    assert "*Mon 16 – Sun 22 Nov 2026*" in only_until.stdout
+
+
 def test_csat_dry_run_defaults_to_last_week(env: dict[str, str]) -> None:
     week = last_week(datetime.now(UTC), NY, weekday=0)
 

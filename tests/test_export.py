@@ -87,7 +87,7 @@ def test_free_text_is_neutralised_ids_and_times_are_not() -> None:
     assert row["customer"] == "'" + EVIL
     assert (row["requester"], row["assignee"]) == ("'@here", "'-U0AGENT")
     assert (row["queue"], row["issue_type"]) == ("'+ops", "'=bug")
-    assert row["tags"] == "'-urgent, billing"
+    assert row["tags"] == "'-urgent;billing"
     assert row["thread_ts"] == "1763900000.000100"
     assert row["created_at"] == "2026-11-02T14:00:00Z"
     assert (row["id"], row["escalated"], row["sla_state"]) == ("7", "false", "ok")
@@ -106,7 +106,7 @@ def test_rfc_4180_crlf_one_cell_per_field_no_bom() -> None:
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["ref"] for r in rows] == ["#7", "#8"]
     assert rows[0]["customer"] == 'Acme, "the" Corp\nEMEA'  # quoted, one cell
-    assert rows[0]["tags"] == "billing, refund"
+    assert rows[0]["tags"] == "billing;refund"
     assert rows[0]["escalated"] == "true" and rows[1]["tags"] == ""
 
 
@@ -169,7 +169,7 @@ def test_cli_csv_export_opens_cleanly(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
     assert tuple(rows[0]) == EXPORT_FIELDS
     internal, bridged = rows
-    assert internal["queue"] == "'-ops" and internal["tags"] == "'+1, billing"
+    assert internal["queue"] == "'-ops" and internal["tags"] == "'+1;billing"
     assert bridged["customer"] == "'" + EVIL
     assert not any(
         cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values()

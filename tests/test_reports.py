@@ -1015,7 +1015,7 @@ def test_weekly_digest_message(digest: WeeklyDigest, week: dict[str, int]) -> No
     )
     assert message["blocks"][1]["elements"][0]["text"] == (
         "*Mon 26 Oct – Sun 1 Nov 2026* · _before_ is Mon 19 – Sun 25 Oct 2026 · "
-        ":small_red_triangle: worse than before"
+        ":small_red_triangle: worse than before · :bar_chart: charts in the thread"
     )
     assert fields(message) == [
         "*Opened*\n9 :small_red_triangle: · _before: 4_",
@@ -1093,7 +1093,7 @@ def test_csat_digest_message(sf: SessionFactory, desk: Desk, week: dict[str, int
         ">Took all day. &lt;!channel&gt; ask &lt;@U0BOSS&gt; why, *now*",
         f":slightly_smiling_face: *{c}* Satisfied · billing · <@U0AGENT2>\n>Fixed, *great* help",
     ]
-    assert message["blocks"][-1]["elements"][0]["text"] == "…and 2 more answers, counted above."
+    assert message["blocks"][-1]["type"] == "section"  # every comment is listed: no "more" line
 
 
 def test_stats_answer(
@@ -1171,10 +1171,14 @@ def test_the_loudest_digest_stays_within_slack_limits() -> None:
             Comment(f"#{n}", n, EU, "<!channel> & " * 400, "U0AGENT1", "general", LINK_B)
             for n in range(30)
         ],
+        more_comments=9969,
     )
     csat_message = csat_digest_message(csat, tz=NY)
     assert_block_kit(csat_message)
     assert len(csat_message["blocks"]) == 35  # header, totals, queues, agents, 30 answers, more
+    assert csat_message["blocks"][-1]["elements"][0]["text"] == (
+        "…and 9969 more comments, kinder than these."
+    )
     assert "<!" not in json.dumps(csat_message)
 
 

@@ -469,8 +469,10 @@ def room_of(ticket: Ticket) -> tuple[str | None, str | None]:
 
 
 def _charts_after_digest(row: OutboxMessage, response: dict[str, Any]) -> SlackCall:
-    """The digest is posted: the same row now uploads its charts to where it landed. The
-    charts leave the row's bookkeeping (a replacement keeps `_` keys: no second copy)."""
+    """The digest is posted: the same row now uploads its charts into the digest's thread, so
+    they stay with it whatever else the channel gets meanwhile (another digest due at the same
+    minute). The charts leave the row's bookkeeping (a replacement keeps `_` keys: no second
+    copy)."""
     channel = response.get("channel") or row.payload.get("channel")
     bookkeeping = {k: v for k, v in row.payload.items() if k.startswith("_")}
     files = bookkeeping.pop("_charts")
@@ -479,6 +481,8 @@ def _charts_after_digest(row: OutboxMessage, response: dict[str, Any]) -> SlackC
     row.payload = bookkeeping
     row.purpose = Purpose.DIGEST_CHARTS
     payload: dict[str, Any] = {"channel": channel, "files": files}
+    if response.get("ts"):
+        payload["thread_ts"] = response["ts"]
     if comment:
         payload["initial_comment"] = comment
     return SlackCall(UPLOAD_FILES, payload)

@@ -1,11 +1,11 @@
 """`supportbot export`: every ticket as one row, in the contract's fields and order.
 
 The CSV opens cleanly in a spreadsheet: RFC 4180 (CRLF line ends, quoted where needed), UTF-8,
-tags in one cell ("billing, refund"), and no cell a spreadsheet would run as a formula: free text
-that starts like one gets a leading `'` (OWASP's advice against CSV injection), so a customer
-named `=HYPERLINK(...)` is shown, not run. Ids, times and vocabulary values are written as they
-are. No byte-order mark by default, so the first bytes are the header's `id` for scripts; Excel on
-Windows wants one to read UTF-8 (`write_csv(..., bom=True)`), or use its "From Text/CSV" import.
+tags in one cell ("billing;refund", as before), and no cell a spreadsheet would run as a
+formula: free text that starts like one gets a leading `'` (OWASP's advice against CSV
+injection), so a customer named `=HYPERLINK(...)` is shown, not run. Ids, times and vocabulary
+values are written as they are. No byte-order mark unless asked (`export --bom`), so the first
+bytes are the header's `id` for scripts; Excel on Windows wants one to read UTF-8.
 JSON lines are the raw values, untouched.
 """
 
@@ -116,7 +116,7 @@ def csv_row(record: dict[str, Any]) -> dict[str, str]:
     """One export record as CSV cells."""
     row = {key: "" if value is None else str(value) for key, value in record.items()}
     row["escalated"] = "true" if record["escalated"] else "false"
-    row["tags"] = ", ".join(record["tags"])
+    row["tags"] = ";".join(record["tags"])
     for key in FREE_TEXT_FIELDS:
         row[key] = spreadsheet_safe(row[key])
     return row

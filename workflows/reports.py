@@ -369,6 +369,7 @@ class CsatDigest:
     queues: list[CsatGroup]
     agents: list[CsatGroup]
     answered: list[Comment]  # the period's answers that came with a comment, worst first
+    more_comments: int = 0  # comments beyond those listed
 
     @property
     def pct(self) -> float | None:
@@ -402,8 +403,10 @@ def build_csat_digest(session: Session, desk: Desk, period: Period) -> CsatDiges
         with_comment=True,
         limit=MAX_CSAT_LISTED,
     )
+    commented = reports.csat_commented(period.since, period.until)
     return CsatDigest(
         period=period,
+        more_comments=max(0, commented - len(answers)),
         answers=now[0],
         satisfied=now[1],
         previous_answers=before[0],
@@ -428,13 +431,11 @@ class Stats:
 STATS_SPANS = {"week": 7, "month": 30}
 
 
-def stats_for_agent(
-    session: Session, desk: Desk, user: str, span: str = "week", *, is_external: bool = False
-) -> Stats | None:
+def stats_for_agent(session: Session, desk: Desk, user: str, span: str = "week") -> Stats | None:
     """`/support stats`: the figures, for agents only (None for anyone else)."""
     from workflows.agents import is_agent
 
-    if not is_agent(session, desk, user, is_external=is_external):
+    if not is_agent(session, desk, user):
         return None
     return build_stats(session, desk, span)
 
