@@ -263,6 +263,15 @@ BAD: list[tuple[dict[Any, Any], str, str]] = [
     (
         {
             "triage_channel": "C0TRIAGE",
+            "digests": {"channel": "C0ACME"},
+            "customer_channels": [{"channel": "C0ACME", "customer": "A"}],
+        },
+        "digests.channel",
+        "C0ACME is a customer channel; the managers' digests",
+    ),
+    (
+        {
+            "triage_channel": "C0TRIAGE",
             "intake": [{"channel": "C0ACME"}],
             "customer_channels": [{"channel": "C0ACME", "customer": "A"}],
         },
