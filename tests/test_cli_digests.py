@@ -171,6 +171,10 @@ def test_weekly_digest_posts_then_uploads_its_charts(env: dict[str, str]) -> Non
         assert not any(key.startswith("_") for key in message.args)
         uploads = standin.uploaded_files()
         assert [u.channel for u in uploads] == ["C0MGRS", "C0MGRS"]
+        [digest] = [
+            m for m in standin.messages("C0MGRS") if m.get("text", "").startswith("Weekly digest")
+        ]
+        assert [u.thread_ts for u in uploads] == [digest["ts"], digest["ts"]]  # in its thread
         assert all(u.content.startswith(PNG) for u in uploads)
 
 
