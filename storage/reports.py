@@ -158,13 +158,20 @@ class ReportRepository:
         """Tickets opened before `at` and not resolved by then: those still active (opened
         before `at`) plus those resolved since. Two range counts over indexes, whatever the
         table's size; backlog(until) − backlog(since) = opened − resolved in the period."""
-        still_open = select(func.count(Ticket.id)).where(
-            Ticket.status.in_(list(active)), Ticket.created_at < at
+        # count(*) needs no column outside the indexes: both counts stay inside them.
+        still_open = (
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.status.in_(list(active)), Ticket.created_at < at)
         )
-        resolved_since = select(func.count(Ticket.id)).where(
-            Ticket.resolved_at >= at,
-            Ticket.created_at < at,
-            Ticket.merged_into_id.is_(None),
+        resolved_since = (
+            select(func.count())
+            .select_from(Ticket)
+            .where(
+                Ticket.resolved_at >= at,
+                Ticket.created_at < at,
+                Ticket.merged_into_id.is_(None),
+            )
         )
         return self._scalar(still_open) + self._scalar(resolved_since)
 

@@ -198,12 +198,15 @@ def figures(session: Session, period: Period) -> Figures:
         since, until, active=ACTIVE_STATUSES, stopped=STOPPED_STATUSES
     )
     csat = reports.csat(since, until, satisfied=CSAT_SATISFIED).get(None, (0, 0))
+    opened, resolved = reports.opened(since, until), reports.resolved(since, until)
+    backlog_start = reports.backlog(since, active=ACTIVE_STATUSES)
     return Figures(
         period=period,
-        opened=reports.opened(since, until),
-        resolved=reports.resolved(since, until),
-        backlog_start=reports.backlog(since, active=ACTIVE_STATUSES),
-        backlog_end=reports.backlog(until, active=ACTIVE_STATUSES),
+        opened=opened,
+        resolved=resolved,
+        backlog_start=backlog_start,
+        # The identity `ReportRepository.backlog` keeps: one count of the backlog, not two.
+        backlog_end=backlog_start + opened - resolved,
         first_response=reports.first_response(since, until),
         resolution=reports.resolution(since, until),
         sla_first_met=sum(int(row["first_met"]) for row in attainment),

@@ -44,7 +44,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_csat_surveys_ticket_id", "csat_surveys", ["ticket_id"])
     op.create_index("ix_csat_surveys_answered_at", "csat_surveys", ["answered_at"])
-    op.create_index("ix_tickets_resolved_at", "tickets", ["resolved_at"])
+    merged_away = sa.text("merged_into_id IS NULL")
+    op.create_index(
+        "ix_tickets_resolved_at_created_at",
+        "tickets",
+        ["resolved_at", "created_at"],
+        sqlite_where=merged_away,
+        postgresql_where=merged_away,
+    )
+    op.drop_index("ix_tickets_queue", table_name="tickets")
+    op.create_index("ix_tickets_queue_created_at", "tickets", ["queue", "created_at"])
+    op.drop_index("ix_ticket_tags_tag", table_name="ticket_tags")
     op.create_index("ix_tickets_first_response_at", "tickets", ["first_response_at"])
     op.create_index("ix_ticket_events_kind_at", "ticket_events", ["kind", "at"])
     op.create_index("ix_escalations_escalated_at", "escalations", ["escalated_at"])
@@ -54,7 +64,10 @@ def downgrade() -> None:
     op.drop_index("ix_escalations_escalated_at", table_name="escalations")
     op.drop_index("ix_ticket_events_kind_at", table_name="ticket_events")
     op.drop_index("ix_tickets_first_response_at", table_name="tickets")
-    op.drop_index("ix_tickets_resolved_at", table_name="tickets")
+    op.create_index("ix_ticket_tags_tag", "ticket_tags", ["tag"])
+    op.drop_index("ix_tickets_queue_created_at", table_name="tickets")
+    op.create_index("ix_tickets_queue", "tickets", ["queue"])
+    op.drop_index("ix_tickets_resolved_at_created_at", table_name="tickets")
     op.drop_index("ix_csat_surveys_answered_at", table_name="csat_surveys")
     op.drop_index("ix_csat_surveys_ticket_id", table_name="csat_surveys")
     op.drop_table("csat_surveys")
