@@ -1,9 +1,12 @@
 """The managers' figures, computed in SQL: every digest, `/support stats` and the tests read them
 from here, so a number means the same wherever it is shown.
 
-Every figure is an aggregate over a range of one indexed column (`created_at`, `resolved_at`,
-`first_response_at`, `ticket_events(kind, at)`, `escalations.escalated_at`,
-`csat_surveys.answered_at`), so its cost follows the period's tickets, not the table's.
+Every figure but two is an aggregate over a range of one indexed column (`created_at`,
+`resolved_at`, `first_response_at`, `ticket_events(kind, at)`, `escalations.escalated_at`,
+`csat_surveys.answered_at`), so its cost follows the period's tickets, not the table's. The
+backlog at a moment counts index entries only (what is resolved since then, inside the partial
+`(resolved_at, created_at)` index), and time in engineering reads the escalations
+(`bench/weekly_digest.py` has the figures).
 
 **Percentiles are defined here, once.** The p-th percentile of n values x₁ ≤ … ≤ xₙ is the
 linear interpolation between closest ranks: with h = (n − 1)·p/100, it is
