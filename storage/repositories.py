@@ -350,6 +350,28 @@ class OutboxRepository:
         self.session.flush()
         return row
 
+    def enqueue_coalesced(
+        self,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        coalesce_key: str,
+        now: datetime,
+        purpose: str | None = None,
+        ticket_id: int | None = None,
+    ) -> None:
+        """Owe a call rendered when it is sent (a card, a survey, App Home): a row with the same
+        key still waiting carries this change too, so a burst of changes is one call."""
+        if not self.join_waiting(coalesce_key):
+            self.enqueue(
+                method,
+                payload,
+                now=now,
+                purpose=purpose,
+                ticket_id=ticket_id,
+                coalesce_key=coalesce_key,
+            )
+
     def join_waiting(self, coalesce_key: str) -> bool:
         """True when a row with this key waits unsent and untaken: the caller's change will go out
         with it, since its payload is rendered when it is sent.

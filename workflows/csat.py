@@ -241,17 +241,13 @@ def _survey_for(
 def _refresh_prompt(session: Session, desk: Desk, survey: CsatSurvey) -> None:
     """The survey message shows the answer (rendered when sent; a burst is one chat.update). It
     goes out after the prompt itself: a ticket's rows are sent in order."""
-    outbox = OutboxRepository(session)
-    key = f"csat:{survey.id}"
-    if outbox.join_waiting(key):
-        return
-    outbox.enqueue(
+    OutboxRepository(session).enqueue_coalesced(
         "chat.update",
         {"_survey": survey.id},
+        coalesce_key=f"csat:{survey.id}",
         now=desk.clock.now(),
         purpose=Purpose.CSAT_PROMPT,
         ticket_id=survey.ticket_id,
-        coalesce_key=key,
     )
 
 

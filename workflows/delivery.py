@@ -161,16 +161,13 @@ def fetch_permalink(session: Session, ticket: Ticket, *, now: datetime) -> None:
 def refresh_card(session: Session, ticket: Ticket, *, now: datetime) -> None:
     """The ticket changed: its card must show it. A burst of changes is one `chat.update`
     (rendered when sent), and a card not yet posted will simply be posted as it is now."""
-    outbox = OutboxRepository(session)
-    if outbox.join_waiting(_card_key(ticket)):
-        return
-    outbox.enqueue(
+    OutboxRepository(session).enqueue_coalesced(
         "chat.update",
         {},
+        coalesce_key=_card_key(ticket),
         now=now,
         purpose=Purpose.CARD_UPDATE,
         ticket_id=ticket.id,
-        coalesce_key=_card_key(ticket),
     )
 
 
@@ -228,17 +225,13 @@ def post_escalation_card(session: Session, escalation: Escalation, *, now: datet
 
 def refresh_escalation_card(session: Session, escalation: Escalation, *, now: datetime) -> None:
     """The escalation changed: its card shows it (a burst of changes is one `chat.update`)."""
-    outbox = OutboxRepository(session)
-    key = f"escalation:{escalation.id}"
-    if outbox.join_waiting(key):
-        return
-    outbox.enqueue(
+    OutboxRepository(session).enqueue_coalesced(
         "chat.update",
         {"_escalation": escalation.id},
+        coalesce_key=f"escalation:{escalation.id}",
         now=now,
         purpose=Purpose.ESCALATION_UPDATE,
         ticket_id=escalation.ticket_id,
-        coalesce_key=key,
     )
 
 
@@ -362,12 +355,13 @@ def digest_payload_with_charts(
 
 def publish_home(session: Session, user: str, *, now: datetime) -> None:
     """Owe `user` a fresh App Home, built from the database when it is sent."""
-    outbox = OutboxRepository(session)
-    key = f"home:{user}"
-    if not outbox.join_waiting(key):
-        outbox.enqueue(
-            "views.publish", {"user_id": user}, now=now, purpose=Purpose.HOME, coalesce_key=key
-        )
+    OutboxRepository(session).enqueue_coalesced(
+        "views.publish",
+        {"user_id": user},
+        coalesce_key=f"home:{user}",
+        now=now,
+        purpose=Purpose.HOME,
+    )
 
 
 def _card_key(ticket: Ticket) -> str:
