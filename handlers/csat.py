@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from handlers.deps import Deps
 from handlers.edit import open_view
-from handlers.payloads import action_time
+from handlers.payloads import action_time, view_values
 from templates.csat import RATING_ACTIONS, build_comment_modal, csat_notice
 from templates.ids import ActionId, BlockId, CallbackId
 from workflows.csat import (
@@ -66,7 +66,7 @@ def register(app: App, deps: Deps) -> None:
             open_view(client, body, view, ticket_id=form.ticket_id)
 
     def handle_comment_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = (view.get("state") or {}).get("values") or {}
+        values = view_values(view)
         text = (values.get(BlockId.CSAT_COMMENT, {}).get(ActionId.CSAT_COMMENT_INPUT) or {}).get(
             "value"
         )

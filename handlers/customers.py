@@ -19,6 +19,7 @@ from handlers.edit import (
     request_metadata,
     shortcut_request,
 )
+from handlers.payloads import view_values
 from templates.customers import build_reply_modal, room_only
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
@@ -102,7 +103,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         asking = view.get("callback_id") == CallbackId.ASK_MODAL
         modal = decode_modal_context(view.get("private_metadata"))
-        values = (view.get("state") or {}).get("values") or {}
+        values = view_values(view)
         text = (values.get(BlockId.REPLY, {}).get(ActionId.REPLY_INPUT) or {}).get("value")
         if modal is None:
             ack()

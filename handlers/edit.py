@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
+from handlers.payloads import view_values
 from storage.models import Ticket
 from templates.edit_modal import NOT_SET, build_edit_modal, build_note_modal, edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
@@ -107,7 +108,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any
     ) -> None:
         modal = decode_modal_context(view.get("private_metadata"))
-        text = _answer(_values(view), BlockId.NOTE, ActionId.NOTE_INPUT)
+        text = _answer(view_values(view), BlockId.NOTE, ActionId.NOTE_INPUT)
         errors = check_note(text)
         if errors:
             ack(response_action="errors", errors={str(BlockId(k)): v for k, v in errors.items()})
@@ -249,7 +250,7 @@ def modal_request(
 
 def edit_answers(view: dict[str, Any]) -> EditAnswers:
     """The Edit modal's `state.values`; the "Not set" choice reads as an empty answer."""
-    values = _values(view)
+    values = view_values(view)
     departments = values.get(BlockId.DEPARTMENTS, {}).get(ActionId.DEPARTMENTS) or {}
     return EditAnswers(
         issue_type=_answer(values, BlockId.ISSUE_TYPE, ActionId.ISSUE_TYPE),
@@ -265,10 +266,6 @@ def edit_answers(view: dict[str, Any]) -> EditAnswers:
         client_priority=_answer(values, BlockId.CLIENT_PRIORITY, ActionId.CLIENT_PRIORITY),
         tags=_answer(values, BlockId.TAGS, ActionId.TAGS),
     )
-
-
-def _values(view: dict[str, Any]) -> dict[str, Any]:
-    return (view.get("state") or {}).get("values") or {}
 
 
 def _answer(values: dict[str, Any], block: str, action: str) -> str | None:

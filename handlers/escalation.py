@@ -24,7 +24,7 @@ from handlers.edit import (
     request_metadata,
     shortcut_request,
 )
-from handlers.payloads import action_time, chosen_option, selected_value
+from handlers.payloads import action_time, chosen_option, selected_value, view_values
 from templates.edit_modal import edit_refusal
 from templates.escalation import (
     build_de_escalate_modal,
@@ -101,7 +101,7 @@ def register(app: App, deps: Deps) -> None:
         if modal is None:
             ack()
             return
-        values = (view.get("state") or {}).get("values") or {}
+        values = view_values(view)
         answers = EscalationAnswers(
             **{
                 name: selected_value(values, block, action)
@@ -204,7 +204,7 @@ def register(app: App, deps: Deps) -> None:
         if modal is None:
             ack()
             return
-        values = (view.get("state") or {}).get("values") or {}
+        values = view_values(view)
         text = selected_value(values, BlockId.ENGINEERING_REPLY, ActionId.ENGINEERING_REPLY)
         chosen = selected_value(
             values, BlockId.ENGINEERING_ESCALATION, ActionId.ENGINEERING_ESCALATION
@@ -246,7 +246,7 @@ def register(app: App, deps: Deps) -> None:
         if modal is None:
             ack()
             return
-        values = (view.get("state") or {}).get("values") or {}
+        values = view_values(view)
         boxes = values.get(BlockId.DE_ESCALATE, {}).get(ActionId.DE_ESCALATE) or {}
         chosen = [
             int(option["value"])

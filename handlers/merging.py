@@ -22,7 +22,7 @@ from handlers.edit import (
     refuse_press,
     request_metadata,
 )
-from handlers.payloads import chosen_option, selected_value
+from handlers.payloads import chosen_option, selected_value, view_values
 from templates.edit_modal import edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId, MoreOption
 from templates.merging import build_merge_modal, build_split_modal
@@ -84,7 +84,7 @@ def register(app: App, deps: Deps) -> None:
             if modal is None:
                 ack()
                 return
-            values = (view.get("state") or {}).get("values") or {}
+            values = view_values(view)
             chosen = selected_value(values, block_id, action_id)
             # Merge chooses the target ticket, Split the message to split off.
             submit, field = (submit_merge, "target") if form == Form.MERGE else (submit_split, "ts")

@@ -71,6 +71,11 @@ def chosen_option(body: dict[str, Any]) -> str:
     return str((action.get("selected_option") or {}).get("value") or "")
 
 
+def view_values(view: dict[str, Any]) -> dict[str, Any]:
+    """A submitted view's input values, by block and action (empty when it has none)."""
+    return (view.get("state") or {}).get("values") or {}
+
+
 def selected_value(values: dict[str, Any], block: str, action: str) -> str | None:
     state = values.get(block, {}).get(action, {})
     option = state.get("selected_option")
@@ -81,7 +86,7 @@ def selected_value(values: dict[str, Any], block: str, action: str) -> str | Non
 
 def intake_answers(view: dict[str, Any]) -> IntakeAnswers:
     """Answers from `view.state.values` of the intake modal (submission or a block action)."""
-    values = (view.get("state") or {}).get("values") or {}
+    values = view_values(view)
     block_ids = {block.get("block_id") for block in view.get("blocks", [])}
     return IntakeAnswers(
         issue_type=selected_value(values, BlockId.ISSUE_TYPE, ActionId.ISSUE_TYPE),
