@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "sla-check": _sla_check,
         "digest": _digest,
+        "kb": _kb,
     }[args.command]
     try:
         return handler(settings, args)
@@ -74,11 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="print tickets, one per row or line")
     export.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     export.add_argument(
+        "--kind",
+        choices=["tickets", "feature-requests"],
+        default="tickets",
+        help="what to list: tickets (default), or the feature-request board's requests",
+    )
+    export.add_argument(
         "--bom", action="store_true", help="csv: start with a UTF-8 byte-order mark (for Excel)"
     )
     export.add_argument("--since", type=_iso, help="ISO date/time; tickets created at or after")
     export.add_argument("--until", type=_iso, help="ISO date/time; tickets created before")
     sub.add_parser("sla-check", help="run one SLA sweep now (warnings and breach alerts)")
+    kb = sub.add_parser("kb", help="the knowledge base: `kb reindex` reads its folder again")
+    kb.add_argument("action", choices=["reindex"], help="what to do")
     digest = sub.add_parser("digest", help="build a digest and post it to the digests channel")
     digest.add_argument("kind", choices=["weekly", "sla", "csat"], help="which digest")
     digest.add_argument("--dry-run", action="store_true", help="print it instead of posting it")
@@ -199,6 +208,47 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     return 0
+
+
+def _kb(settings: Settings, args: argparse.Namespace) -> int:
+    """`kb reindex`: read the knowledge-base folder into the database; every serve process
+    picks the new index up on its next search. Exit 1 when a file could not be indexed."""
+    from pathlib import Path
+
+    from storage.db import create_db_engine, create_session_factory
+    from storage.migrate import upgrade_schema
+    from workflows.knowledge import FolderMissing, reindex
+
+    config = _load_config_or_exit(settings.config_path)
+    if config.knowledge_base is None:
+        print(
+            f"error: {settings.config_path} has no knowledge_base (add `knowledge_base: "
+            "{path: kb}`, a folder of Markdown articles)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_CONFIG
+    folder = Path(config.knowledge_base.path)
+    engine = create_db_engine(settings.database_url)
+    try:
+        upgrade_schema(engine)
+        with create_session_factory(engine).begin() as session:
+            report = reindex(session, folder, now=datetime.now(UTC))
+    except FolderMissing:
+        print(f"error: knowledge_base.path: folder {folder} does not exist", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except Exception as exc:
+        print(f"error: could not index the knowledge base: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    finally:
+        engine.dispose()
+    print(
+        f"knowledge base {folder}: {report.articles} article(s) indexed "
+        f"({len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged)"
+    )
+    for problem in report.problems:
+        print(f"{problem.path}: {problem.problem}", file=sys.stderr)
+    return EXIT_PROBLEMS if report.problems else 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -17,7 +17,9 @@ from handlers import (
     directory,
     edit,
     escalation,
+    feature_requests,
     home,
+    knowledge,
     merging,
     messages,
     reactions,
@@ -51,6 +53,8 @@ def create_app(deps: Deps, *, client: WebClient, signing_secret: str) -> App:
         home,
         directory,
         csat,
+        knowledge,
+        feature_requests,
     )
     for surface in surfaces:
         surface.register(app, deps)

@@ -16,6 +16,7 @@ import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -522,22 +523,6 @@ class PublicHolidays(_Section):
         )
 
 
-class FeatureRequests(_Section):
-    """The feature-request board."""
-
-    _example: ClassVar[str] = "channel: C0123ABCD"
-
-    channel: ChannelId
-
-
-class KnowledgeBase(_Section):
-    """Folder of Markdown articles used for self-serve answers."""
-
-    _example: ClassVar[str] = "path: kb"
-
-    path: Name = "kb"
-
-
 class BusinessHours(_Section):
     """When set, SLA targets count only this time (in the desk's time zone)."""
 
@@ -864,6 +849,56 @@ def _switch(value: object) -> bool:
 
 
 Switch = Annotated[bool, BeforeValidator(_switch)]
+
+
+def _score_threshold(value: object) -> float:
+    """How sure search must be before it suggests an article: a number from 0 to 1."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = -1.0
+        if 0 <= number <= 1:
+            return number
+    raise _problem(
+        f"{_show(value)} is not a score threshold (use a number from 0 to 1; higher suggests "
+        "less often, and more surely)"
+    )
+
+
+def _suggestion_count(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3:
+        return value
+    raise _problem(f"{_show(value)} is not a number of suggestions (use 1, 2 or 3)")
+
+
+# Tuned on the shipped sample knowledge base (bench/kb_ranking.py): see README.
+DEFAULT_SUGGEST_THRESHOLD = 0.35
+
+
+class KnowledgeBase(_Section):
+    """Folder of Markdown articles used for self-serve answers. A relative `path` is read from
+    the config file's folder."""
+
+    _example: ClassVar[str] = "path: kb"
+
+    path: Name = "kb"
+    # Offer answers in the thread of each new question (off: agents still search and suggest).
+    suggest: Switch = True
+    threshold: Annotated[float, BeforeValidator(_score_threshold)] = DEFAULT_SUGGEST_THRESHOLD
+    max_suggestions: Annotated[int, BeforeValidator(_suggestion_count)] = 3
+
+
+class FeatureRequests(_Section):
+    """The feature-request board. `owners` (product people) may set a request's status, as
+    agents may."""
+
+    _example: ClassVar[str] = "channel: C0123ABCD"
+
+    channel: ChannelId
+    owners: Annotated[tuple[UserId, ...], AsList] = ()
 
 
 class CsatPolicy(_Section):
@@ -1592,4 +1627,14 @@ def load_config(path: str | os.PathLike[str]) -> DeskConfig:
             os.fspath(path),
             f"the top level must be a mapping of keys (like 'timezone: UTC'), not {_show(data)}",
         )
-    return parse_config(data, source=os.fspath(path))
+    config = parse_config(data, source=os.fspath(path))
+    return with_folder(config, Path(path).resolve().parent)
+
+
+def with_folder(config: DeskConfig, folder: Path) -> DeskConfig:
+    """Relative paths in the config (the knowledge base's) are read from the config's folder."""
+    kb = config.knowledge_base
+    if kb is None or Path(kb.path).is_absolute():
+        return config
+    located = kb.model_copy(update={"path": str(folder / kb.path)})
+    return config.model_copy(update={"knowledge_base": located})

@@ -344,6 +344,140 @@ class CsatSurvey(Base):
     answered_at: Mapped[datetime | None]
 
 
+class KbArticle(Base):
+    """An article of the knowledge base, as last indexed from its Markdown file (`path` is the
+    file's, relative to the knowledge-base folder: the article's stable name)."""
+
+    __tablename__ = "kb_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(500))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    body: Mapped[str] = mapped_column(Text, default="")
+    # sha256 of the file: a reindex rewrites only the articles whose file changed.
+    checksum: Mapped[str] = mapped_column(String(64))
+    indexed_at: Mapped[datetime]
+
+    passages: Mapped[list[KbPassage]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", order_by="KbPassage.position"
+    )
+
+
+class KbPassage(Base):
+    """A section of an article (its heading and paragraphs): what search ranks and what a
+    suggestion quotes."""
+
+    __tablename__ = "kb_passages"
+    __table_args__ = (UniqueConstraint("article_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    article: Mapped[KbArticle] = relationship(back_populates="passages")
+
+
+class KbIndexState(Base):
+    """The knowledge base's index as a whole: `version` grows with every reindex that changed
+    something, so each process rebuilds its in-memory ranking only then; `fingerprint` is the
+    folder's (names, sizes, times) when it was last read."""
+
+    __tablename__ = "kb_index"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    indexed_at: Mapped[datetime]
+
+
+class KbSuggestion(Base):
+    """Knowledge-base answers offered to a requester, and what they said of them.
+
+    Offered by the bot when a question arrived (`suggested_by` empty: a deflection attempt) or
+    sent by an agent (Suggest article). `articles` keeps what was shown, as it was shown (each
+    {"article_id", "path", "title", "url", "heading", "passage", "score"}), so a later edit of
+    the knowledge base never changes what the requester was told."""
+
+    __tablename__ = "kb_suggestions"
+    __table_args__ = (
+        Index("ix_kb_suggestions_suggested_at", "suggested_at"),
+        Index("ix_kb_suggestions_answered_at", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    requester: Mapped[str] = mapped_column(String(32))
+    articles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    suggested_by: Mapped[str | None] = mapped_column(String(32))
+    suggested_at: Mapped[datetime]
+    # Where the suggestion landed, once delivered: its buttons are replaced there.
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # a SuggestionOutcome value
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    answered_at: Mapped[datetime | None]
+
+
+class FeatureRequest(Base):
+    """One distinct request on the feature-request board (its card there), however many
+    tickets asked for it. Its reference is `FR-<id>`."""
+
+    __tablename__ = "feature_requests"
+    __table_args__ = (Index("ix_feature_requests_shipped_at", "shipped_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    product: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # a FeatureRequestStatus value
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    status_by: Mapped[str | None] = mapped_column(String(32))
+    status_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    release_note: Mapped[str | None] = mapped_column(Text)
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+
+    links: Mapped[list[FeatureRequestLink]] = relationship(
+        back_populates="feature_request",
+        cascade="all, delete-orphan",
+        order_by="FeatureRequestLink.id",
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"FR-{self.id}"
+
+
+class FeatureRequestLink(Base):
+    """A ticket that asked for a feature request: its requester and customer count towards it,
+    and hear once when it ships (`notified_at`). A ticket asks for one request."""
+
+    __tablename__ = "feature_request_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feature_request_id: Mapped[int] = mapped_column(
+        ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), unique=True
+    )
+    requester: Mapped[str] = mapped_column(String(32))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str | None] = mapped_column(String(64))
+    linked_by: Mapped[str | None] = mapped_column(String(32))
+    linked_at: Mapped[datetime]
+    notified_at: Mapped[datetime | None]
+
+    feature_request: Mapped[FeatureRequest] = relationship(back_populates="links")
+
+
 class JobRun(Base):
     """A scheduled job's claim on one period ("sla-sweep", "2026-11-23T10:05"): the replica
     whose insert wins runs it, the others skip, so a digest is posted once."""

@@ -68,6 +68,9 @@ class TicketCard:
     can_reply_to_engineering: bool
     can_de_escalate: bool
     passes_back: bool  # a live escalation is the second line's: de-escalating passes it back
+    can_suggest_article: bool  # a knowledge base is configured: send an article into the thread
+    can_save_article: bool  # resolved, with a knowledge base: draft an article from the ticket
+    can_mark_feature_request: bool  # a board is configured and the ticket isn't one yet
     escalations: list[dict[str, str | None]]  # the live ones: where, to whom
     reopen_window: str
     clocks: list[dict[str, Any]]  # the SLA time-left line, per target
@@ -153,6 +156,12 @@ def ticket_card_model(
         and any(e["kind"] == EscalationKind.ENGINEERING for e in escalations),
         can_de_escalate=active and bool(escalations),
         passes_back=any(e["kind"] == EscalationKind.SECOND_LINE for e in escalations),
+        can_suggest_article=active and config.knowledge_base is not None,
+        can_save_article=status == TicketStatus.RESOLVED and config.knowledge_base is not None,
+        can_mark_feature_request=active
+        and config.feature_requests is not None
+        and ticket.issue_type != IssueType.FEATURE_REQUEST
+        and ticket.merged_into_id is None,
         escalations=escalations,
         reopen_window=format_duration(config.reopen_window),
         clocks=clock_lines(ticket, states, now=now, tz=config.tz) if now is not None else [],

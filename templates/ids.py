@@ -21,6 +21,8 @@ class CallbackId(StrEnum):
     DE_ESCALATE_MODAL = "de_escalate_modal"
     ASK_MODAL = "ask_customer_modal"
     CSAT_COMMENT_MODAL = "csat_comment_modal"
+    SUGGEST_ARTICLE_MODAL = "suggest_article_modal"
+    SHIP_FEATURE_REQUEST_MODAL = "ship_feature_request_modal"
 
 
 class BlockId(StrEnum):
@@ -53,6 +55,16 @@ class BlockId(StrEnum):
     DE_ESCALATE_NOTE = "de_escalate_note"
     CSAT_RATING = "csat_rating"
     CSAT_COMMENT = "csat_comment"
+    # Knowledge base: the suggestion's buttons, the intake modal's live suggestions, and the
+    # Suggest article modal's picker and search.
+    KB_SUGGESTION = "kb_suggestion"
+    KB_MODAL_SUGGESTIONS = "kb_modal_suggestions"
+    ARTICLE = "article"
+    ARTICLE_SEARCH = "article_search"
+    # Feature requests: the board card's status menu, the duplicate offer, the release note.
+    FEATURE_REQUEST = "feature_request"
+    FEATURE_REQUEST_OFFER = "feature_request_offer"
+    RELEASE_NOTE = "release_note"
 
 
 class ActionId(StrEnum):
@@ -109,6 +121,22 @@ class ActionId(StrEnum):
     CSAT_CHANGE = "csat_change"
     CSAT_COMMENT = "csat_comment"
     CSAT_COMMENT_INPUT = "csat_comment_input"
+    # A suggestion's buttons in the requester's thread; each carries the suggestion id.
+    SUGGESTION_SOLVED = "kb_suggestion_solved"
+    SUGGESTION_UNHELPFUL = "kb_suggestion_unhelpful"
+    # The card's knowledge-base buttons (ticket id as value) and the Suggest article modal.
+    SUGGEST_ARTICLE = "ticket_suggest_article"
+    SAVE_ARTICLE = "ticket_save_article"
+    ARTICLE_SELECT = "article_select"
+    ARTICLE_SEARCH_INPUT = "article_search_input"
+    # Feature requests: the card's button (ticket id), the board card's status menu (value
+    # "<request id>:<status>"), the duplicate offer's Link ("<ticket id>:<request id>") and New
+    # request (ticket id), the Shipped modal's release note.
+    MARK_FEATURE_REQUEST = "ticket_feature_request"
+    FEATURE_REQUEST_STATUS = "feature_request_status"
+    FEATURE_REQUEST_LINK = "feature_request_link"
+    FEATURE_REQUEST_NEW = "feature_request_new"
+    RELEASE_NOTE_INPUT = "release_note_input"
 
 
 class MoreOption(StrEnum):

@@ -77,6 +77,14 @@ class Purpose(StrEnum):
     # answered, and what a low rating tells the queue's lead by DM (see workflows/csat.py).
     CSAT_PROMPT = "csat_prompt"
     CSAT_ALERT = "csat_alert"
+    # Knowledge-base answers offered in the requester's thread (by the bot or an agent), and
+    # their updates once answered (see workflows/deflection.py).
+    KB_SUGGESTION = "kb_suggestion"
+    # The feature-request board's cards and their updates, the duplicate offer in a ticket's
+    # room, and what a requester is told when their request ships (workflows/feature_requests).
+    FEATURE_REQUEST_CARD = "feature_request_card"
+    FEATURE_REQUEST_OFFER = "feature_request_offer"
+    FEATURE_REQUEST_SHIPPED = "feature_request_shipped"
 
 
 # The only notices a customer may read in their own thread; anything else about a bridged ticket
@@ -96,6 +104,19 @@ CUSTOMER_SAFE_PURPOSES = frozenset(
         Purpose.CUSTOMER_THREAD,
         # Only ever the requester's own thread (or DM): a question and buttons, nothing internal.
         Purpose.CSAT_PROMPT,
+        # Passages of the knowledge base and two buttons, in the requester's own thread.
+        Purpose.KB_SUGGESTION,
+        # "Your request shipped", with the release note, in the requester's own thread.
+        Purpose.FEATURE_REQUEST_SHIPPED,
+    }
+)
+
+
+FEATURE_REQUEST_PURPOSES = frozenset(
+    {
+        Purpose.FEATURE_REQUEST_CARD,
+        Purpose.FEATURE_REQUEST_OFFER,
+        Purpose.FEATURE_REQUEST_SHIPPED,
     }
 )
 
@@ -534,6 +555,14 @@ class DeliveryHooks:
             from workflows.csat import prepare_csat_call
 
             return prepare_csat_call(session, self.config, row)
+        if row.purpose == Purpose.KB_SUGGESTION:
+            from workflows import deflection
+
+            return deflection.prepare_call(session, self.config, row)
+        if row.purpose in FEATURE_REQUEST_PURPOSES:
+            from workflows import feature_requests
+
+            return feature_requests.prepare_call(session, self.config, row)
         if row.purpose not in _RENDERED:
             return SlackCall(row.method, _sendable(row.payload))
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
@@ -760,6 +789,14 @@ class DeliveryHooks:
         """Record what Slack answered; may return a follow-up call that replaces this row."""
         if row.purpose == Purpose.DIGEST and row.payload.get("_charts"):
             return _charts_after_digest(row, response)
+        if row.purpose == Purpose.KB_SUGGESTION:
+            from workflows import deflection
+
+            return deflection.call_delivered(session, row, response)
+        if row.purpose in FEATURE_REQUEST_PURPOSES:
+            from workflows import feature_requests
+
+            return feature_requests.call_delivered(session, row, response)
         tickets = TicketRepository(session)
         ticket = tickets.get(row.ticket_id) if row.ticket_id else None
         if ticket is None:
@@ -813,6 +850,14 @@ class DeliveryHooks:
             from workflows.csat import prompt_failed
 
             return prompt_failed(session, row, error)
+        if row.purpose == Purpose.KB_SUGGESTION:
+            from workflows import deflection
+
+            return deflection.call_failed(session, row, error)
+        if row.purpose in FEATURE_REQUEST_PURPOSES:
+            from workflows import feature_requests
+
+            return feature_requests.call_failed(session, row, error)
         fallback_user = row.payload.get("_fallback_user")
         already_dm = row.payload.get("channel") == fallback_user
         if (

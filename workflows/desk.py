@@ -13,6 +13,7 @@ from workflows.clock import Clock
 
 if TYPE_CHECKING:
     from bot.config import DeskConfig
+    from workflows.knowledge import KnowledgeIndex
 
 
 class ClosedDates:
@@ -55,3 +56,10 @@ class Desk:
         return BusinessCalendar.hours(
             config.tz, days=hours.weekdays, start=hours.start, end=hours.end, closed=closed
         )
+
+    @cached_property
+    def knowledge(self) -> KnowledgeIndex:
+        """This process's ranking of the knowledge base (rebuilt when the index changes)."""
+        from workflows.knowledge import KnowledgeIndex
+
+        return KnowledgeIndex()

@@ -21,6 +21,7 @@ from storage.repositories import NoteRepository, ProcessedEventRepository, Ticke
 from templates.notices import already_a_ticket
 from workflows.agents import is_agent
 from workflows.clock import slack_ts_to_datetime
+from workflows.deflection import offer_answers
 from workflows.delivery import (
     Mirror,
     fetch_permalink,
@@ -32,6 +33,7 @@ from workflows.delivery import (
     refresh_card,
 )
 from workflows.desk import Desk
+from workflows.feature_requests import file_feature_request
 from workflows.pleasantries import is_pleasantry
 from workflows.rules import route_ticket
 from workflows.sla import first_response
@@ -387,6 +389,10 @@ def open_from_modal(session: Session, desk: Desk, request: IntakeRequest) -> Int
         now=desk.clock.now(),
     )
     route_ticket(session, desk, ticket, at=ticket.created_at)
+    if ticket.issue_type == IssueType.FEATURE_REQUEST:
+        file_feature_request(session, desk, ticket, by=None, at=ticket.created_at)
+    else:
+        offer_answers(session, desk, ticket)
     return IntakeResult(Outcome.OPENED, ticket.id)
 
 
@@ -525,6 +531,10 @@ def _open_from_message(
         )
     _post_card(session, desk, ticket, channel=message.channel, thread_ts=ticket.thread_ts)
     route_ticket(session, desk, ticket, at=ticket.created_at)
+    if source in (IntakeSource.MESSAGE, IntakeSource.MENTION):
+        # Someone asked: the knowledge base may answer. (A ticket an agent made of a message, by
+        # shortcut or reaction, is the agent's to answer.)
+        offer_answers(session, desk, ticket)
     return IntakeResult(Outcome.OPENED, ticket.id)
 
 

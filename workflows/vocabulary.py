@@ -86,6 +86,12 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"  # a target is close (the sweep's warning went out)
     SLA_BREACHED = "sla_breached"  # a target passed
     ASKED_CUSTOMER = "asked_customer"  # Ask customer: the agent's question went to the requester
+    ARTICLES_SUGGESTED = "articles_suggested"  # knowledge-base answers offered in the thread
+    SUGGESTION_SOLVED = "suggestion_solved"  # the requester said an article solved it
+    SUGGESTION_UNHELPFUL = "suggestion_unhelpful"  # "I still need help"
+    ARTICLE_SAVED = "article_saved"  # Save as article wrote a draft from the ticket
+    FEATURE_REQUEST_FILED = "feature_request_filed"  # on the board (a new card, or linked)
+    FEATURE_REQUEST_SHIPPED = "feature_request_shipped"  # its request shipped; requester told
 
 
 class Via(StrEnum):
@@ -101,6 +107,7 @@ class Via(StrEnum):
     REPLY = "reply"
     SCHEDULE = "schedule"
     SHORTCUT = "shortcut"
+    SELF_SERVE = "self_serve"  # the requester, with a knowledge-base answer
 
 
 class SlaState(StrEnum):
@@ -227,3 +234,27 @@ def normalize_tag(text: str) -> str:
     """Tags are lower-case words joined by hyphens: "Billing Export" -> "billing-export"."""
     words = re.findall(r"[\w.+/-]+", text.lower())
     return "-".join(words)[:64].strip("-")
+
+
+class SuggestionOutcome(StrEnum):
+    """What the requester said of knowledge-base answers offered in their thread."""
+
+    SOLVED = "solved"  # "This solved it": resolved, no agent needed (deflected)
+    UNHELPFUL = "unhelpful"  # "I still need help"
+
+
+class FeatureRequestStatus(StrEnum):
+    """Where a feature request stands on the board, set by product people on its card."""
+
+    UNDER_REVIEW = "under_review"
+    PLANNED = "planned"
+    SHIPPED = "shipped"
+    DECLINED = "declined"
+
+
+FEATURE_REQUEST_STATUS_LABELS: dict[FeatureRequestStatus, str] = {
+    FeatureRequestStatus.UNDER_REVIEW: "Under review",
+    FeatureRequestStatus.PLANNED: "Planned",
+    FeatureRequestStatus.SHIPPED: "Shipped",
+    FeatureRequestStatus.DECLINED: "Declined",
+}
