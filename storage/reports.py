@@ -31,7 +31,16 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Float
 
-from storage.models import CsatSurvey, Escalation, Ticket, TicketEvent, TicketTag
+from storage.models import (
+    CsatSurvey,
+    Escalation,
+    FeatureRequest,
+    FeatureRequestLink,
+    KbSuggestion,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
 
 PERCENTILES = (50, 90)
 # A column or an SQL expression over columns.
@@ -407,6 +416,61 @@ class ReportRepository:
             group=Ticket.assignee,
         )
         return {str(agent): spread for agent, spread in spreads.items()}
+
+    # --- self-serve answers and feature requests -------------------------------------------------
+
+    def self_serve(self, since: datetime, until: datetime) -> dict[str | None, int]:
+        """The knowledge-base answers the bot offered in the period (one per question, when the
+        question came), by what the requester said of them: solved, unhelpful, None (nothing
+        yet). Agents' Suggest article is an agent's answer, not a deflection: not counted."""
+        rows = self.session.execute(
+            select(KbSuggestion.outcome, func.count(KbSuggestion.id))
+            .join(Ticket, Ticket.id == KbSuggestion.ticket_id)
+            .where(
+                KbSuggestion.suggested_by.is_(None),
+                KbSuggestion.suggested_at >= since,
+                KbSuggestion.suggested_at < until,
+                Ticket.merged_into_id.is_(None),
+            )
+            .group_by(KbSuggestion.outcome)
+        ).all()
+        return {outcome: int(count) for outcome, count in rows}
+
+    def unhelpful_articles(
+        self, since: datetime, until: datetime, *, limit: int = 3
+    ) -> list[tuple[str, int]]:
+        """The articles most often offered with "I still need help" in reply (the bot's offers
+        of the period): what the knowledge base should improve first. Titles, most first."""
+        shown = self.session.scalars(
+            select(KbSuggestion.articles)
+            .join(Ticket, Ticket.id == KbSuggestion.ticket_id)
+            .where(
+                KbSuggestion.suggested_by.is_(None),
+                KbSuggestion.suggested_at >= since,
+                KbSuggestion.suggested_at < until,
+                KbSuggestion.outcome == "unhelpful",
+                Ticket.merged_into_id.is_(None),
+            )
+        ).all()
+        counts: dict[str, int] = {}
+        for articles in shown:
+            for title in {str(a.get("title") or a.get("path")) for a in articles or ()}:
+                counts[title] = counts.get(title, 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+    def shipped(self, since: datetime, until: datetime) -> tuple[int, int]:
+        """Feature requests shipped in the period, and requesters told so in it."""
+        requests = self._scalar(
+            select(func.count(FeatureRequest.id)).where(
+                FeatureRequest.shipped_at >= since, FeatureRequest.shipped_at < until
+            )
+        )
+        told = self._scalar(
+            select(func.count(FeatureRequestLink.id)).where(
+                FeatureRequestLink.notified_at >= since, FeatureRequestLink.notified_at < until
+            )
+        )
+        return requests, told
 
     def _scalar(self, query: Any) -> int:
         return int(self.session.execute(query).scalar_one() or 0)

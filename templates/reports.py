@@ -173,6 +173,21 @@ def weekly_digest_message(digest: WeeklyDigest, *, tz: ZoneInfo) -> dict[str, An
         time_in_engineering=_spread_words(current.time_in_engineering),
         feature_requests=current.feature_requests,
         feature_requests_before=previous.feature_requests,
+        shipped=current.shipped,
+        shipped_before=previous.shipped,
+        shipped_told=current.shipped_told,
+        suggested=current.suggested,
+        deflected=current.deflected,
+        deflection=percent(current.deflection_pct),
+        deflection_before=percent(previous.deflection_pct),
+        deflection_worse=current.deflection_pct is not None
+        and previous.deflection_pct is not None
+        and current.deflection_pct < previous.deflection_pct,
+        unhelpful=current.unhelpful,
+        unhelpful_before=previous.unhelpful,
+        unhelpful_articles=[
+            {"title": title, "count": count} for title, count in digest.unhelpful_articles
+        ],
         rankings=[
             ("Queues", digest.queues),
             ("Products", digest.products),

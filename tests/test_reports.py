@@ -1037,7 +1037,10 @@ def test_weekly_digest_message(digest: WeeklyDigest, week: dict[str, int]) -> No
         "*Quality*",
         "*Escalations*: 5 · _before: 1_ (4 to engineering, 1 to the second line)\n"
         "Time in engineering: median 11h 15m, average 22h 26m\n"
-        "*Feature requests received*: 2 · _before: 1_",
+        "*Feature requests received*: 2 · _before: 1_ · *shipped*: 0 · _before: 0_",
+        "*Self-serve answers*: 0 of 9 questions solved by a knowledge-base article, *0% "
+        "deflected* · _before: 0%_\n"
+        'Answers offered: 0 · *"I still need help"*: 0 · _before: 0_',
         "*Busiest* (tickets opened · before)\n"
         "*Queues*: general 7 · 2, billing 2 · 2\n"
         "*Products*: API 4 · 1, Billing 2 · 2, Mobile 1 · 0\n"

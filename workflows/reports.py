@@ -43,6 +43,7 @@ from workflows.vocabulary import (
     EscalationKind,
     EventKind,
     IssueType,
+    SuggestionOutcome,
 )
 
 if TYPE_CHECKING:
@@ -164,6 +165,19 @@ class Figures:
     escalations: dict[str, int]
     time_in_engineering: Spread
     feature_requests: int
+    # Self-serve: the bot's knowledge-base answers offered to the period's questions, and what
+    # their requesters said; feature requests shipped, and requesters told.
+    suggested: int = 0
+    deflected: int = 0
+    unhelpful: int = 0
+    shipped: int = 0
+    shipped_told: int = 0
+
+    @property
+    def deflection_pct(self) -> float | None:
+        """Deflected / all questions: the share of the period's tickets a requester closed
+        with a knowledge-base answer, no agent needed."""
+        return pct(self.deflected, self.opened)
 
     @property
     def net_change(self) -> int:
@@ -200,6 +214,8 @@ def figures(session: Session, period: Period) -> Figures:
     csat = reports.csat(since, until, satisfied=CSAT_SATISFIED).get(None, (0, 0))
     opened, resolved = reports.opened(since, until), reports.resolved(since, until)
     backlog_start = reports.backlog(since, active=ACTIVE_STATUSES)
+    self_serve = reports.self_serve(since, until)
+    shipped, shipped_told = reports.shipped(since, until)
     return Figures(
         period=period,
         opened=opened,
@@ -220,6 +236,11 @@ def figures(session: Session, period: Period) -> Figures:
             since, until, kind=EscalationKind.ENGINEERING
         ),
         feature_requests=reports.opened_of_type(IssueType.FEATURE_REQUEST, since, until),
+        suggested=sum(self_serve.values()),
+        deflected=self_serve.get(SuggestionOutcome.SOLVED, 0),
+        unhelpful=self_serve.get(SuggestionOutcome.UNHELPFUL, 0),
+        shipped=shipped,
+        shipped_told=shipped_told,
     )
 
 
@@ -257,6 +278,8 @@ class WeeklyDigest:
     response_labels: tuple[str, ...] = RESPONSE_LABELS
     response_met: list[int] = field(default_factory=list)
     response_missed: list[int] = field(default_factory=list)
+    # Titles of the articles most often answered "I still need help", with how often.
+    unhelpful_articles: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _ranked(
@@ -344,6 +367,7 @@ def build_weekly_digest(session: Session, desk: Desk, period: Period) -> WeeklyD
         comments=comments(session, period, limit=MAX_COMMENTS),
         response_met=met,
         response_missed=missed,
+        unhelpful_articles=reports.unhelpful_articles(period.since, period.until),
     )
 
 
