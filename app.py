@@ -189,21 +189,43 @@ def _check_config(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    """Tickets (default) or, `--kind feature-requests`, the board's requests, created in the
+    period, as CSV or JSON lines on stdout."""
     from storage.db import create_db_engine, create_session_factory
-    from workflows.export import export_records, write_csv, write_jsonl
+    from workflows.export import (
+        FEATURE_REQUEST_FIELDS,
+        export_records,
+        feature_request_csv_row,
+        feature_request_records,
+        write_csv,
+        write_jsonl,
+    )
 
+    requests = getattr(args, "kind", "tickets") == "feature-requests"
     engine = create_db_engine(settings.database_url)
     try:
         with create_session_factory(engine).begin() as session:
-            records = export_records(
-                session, since=args.since, until=args.until, now=datetime.now(UTC)
-            )
-            if args.format == "csv":
+            if requests:
+                records = feature_request_records(session, since=args.since, until=args.until)
+            else:
+                records = export_records(
+                    session, since=args.since, until=args.until, now=datetime.now(UTC)
+                )
+            if args.format == "csv" and requests:
+                write_csv(
+                    records,
+                    sys.stdout,
+                    bom=args.bom,
+                    fields=FEATURE_REQUEST_FIELDS,
+                    to_row=feature_request_csv_row,
+                )
+            elif args.format == "csv":
                 write_csv(records, sys.stdout, bom=args.bom)
             else:
                 write_jsonl(records, sys.stdout)
     except Exception as exc:
-        print(f"error: could not read tickets: {_first_line(exc)}", file=sys.stderr)
+        what = "feature requests" if requests else "tickets"
+        print(f"error: could not read {what}: {_first_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEMS
     finally:
         engine.dispose()

@@ -875,7 +875,7 @@ def _suggestion_count(value: object) -> int:
 
 
 # Tuned on the shipped sample knowledge base (bench/kb_ranking.py): see README.
-DEFAULT_SUGGEST_THRESHOLD = 0.35
+DEFAULT_SUGGEST_THRESHOLD = 0.27
 
 
 class KnowledgeBase(_Section):

@@ -6,6 +6,7 @@ outbox dispatcher, SQLite. Only Slack itself is played by `bot.standin` and `bot
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 import time
@@ -31,6 +32,7 @@ from templates.render import terminal_text
 from templates.sla import plain_dates, sla_digest_message
 from workflows.clock import ShiftedClock
 from workflows.export import export_records
+from workflows.knowledge import reindex
 from workflows.schedule import run_csat_digest, run_sla_sweep, run_weekly_digest
 from workflows.sla_digest import build_sla_digest
 from workflows.triage import close_expired
@@ -84,6 +86,7 @@ CHANNELS = {
     "C0ENGBILL": "eng-billing",
     "C0ENGSSO": "eng-sso",
     "C0MGRS": "support-managers",
+    "C0IDEAS": "product-ideas",
 }
 # Slack Connect: #acme is shared with Acme Corp's workspace; its people belong to their team.
 SHARED_CHANNELS = {"C0ACME"}
@@ -98,7 +101,12 @@ PEOPLE = {
     "U0ACMEJO": "Jo (Acme Corp, customer)",
     "U0MAX": "Max (engineer)",
     "U0LEE": "Lee (billing engineer)",
+    "U0PAT": "Pat (product manager)",
 }
+# The knowledge base the demo answers from: the sample shipped with the product, copied to a
+# temporary folder (Save as article writes its draft there).
+SAMPLE_KB = Path(__file__).resolve().parent / "sample_kb"
+SHIPPED_NEWS = "Good news: the feature you asked for in"
 
 
 class Demo:
@@ -288,10 +296,14 @@ def _block_labels(view: dict[str, Any]) -> list[str]:
     return [block["label"]["text"] for block in view.get("blocks", []) if "label" in block]
 
 
-def demo_config(today: date) -> dict[str, Any]:
+def demo_config(today: date, kb: Path | None = None) -> dict[str, Any]:
     """The demo desk; its week starts today, so its weekly digest (posted on the same weekday a
-    week later) covers the scripted week."""
-    return {**DEMO_CONFIG, "digests": {"channel": "C0MGRS", "weekly_on": f"{today:%a}".lower()}}
+    week later) covers the scripted week. With `kb`, it answers from that knowledge base."""
+    config = {**DEMO_CONFIG, "digests": {"channel": "C0MGRS", "weekly_on": f"{today:%a}".lower()}}
+    config["feature_requests"] = {"channel": "C0IDEAS", "owners": ["U0PAT"]}
+    if kb is not None:
+        config["knowledge_base"] = {"path": str(kb)}
+    return config
 
 
 def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None) -> int:
@@ -310,8 +322,10 @@ def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None
                     team_id=CUSTOMER_TEAMS.get(user),
                 )
             clock = ShiftedClock()
+            kb = Path(tmp) / "kb"
+            shutil.copytree(SAMPLE_KB, kb)
             runtime = build_runtime(
-                config=parse_config(demo_config(today)),
+                config=parse_config(demo_config(today, kb)),
                 database_url=url,
                 api_url=standin.url,
                 bot_token=next(iter(standin.tokens)),
@@ -319,6 +333,8 @@ def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None
                 clock=clock,
             )
             upgrade_schema(runtime.engine)
+            with runtime.session_factory.begin() as session:
+                reindex(session, kb, now=clock.now())
             server = create_http_server(
                 create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4
             )
@@ -472,6 +488,8 @@ def play(demo: Demo, *, charts_dir: Path) -> None:
     say(f"   closed: {', '.join(f'#{n}' for n in closed) or 'none'}")
     demo.deliver()
 
+    play_self_serve(demo)
+    play_feature_requests(demo)
     report_tickets(demo)
     play_week(demo)
     play_weekly_digest(demo, charts_dir)
@@ -752,25 +770,218 @@ def check_customer_channel(demo: Demo, channel: str) -> None:
             if t is not None
         }
     replies = {customer_reply(text, agent=agent)["text"] for agent, text in demo.sent_to_customers}
-    counts = {"customer": 0, "acknowledgement": 0, "reply": 0}
+    counts = {"customer": 0, "acknowledgement": 0, "reply": 0, "answers": 0, "shipped": 0}
     leaks: list[str] = []
     for message in demo.standin.messages(channel):
+        block_ids = {block.get("block_id") for block in message.get("blocks") or []}
         if not message.get("bot_id") and message.get("user") in CUSTOMER_TEAMS:
             counts["customer"] += 1
         elif message.get("bot_id") and message["text"] in acknowledgements:
             counts["acknowledgement"] += 1
         elif message.get("bot_id") and message["text"] in replies:
             counts["reply"] += 1
+        elif message.get("bot_id") and BlockId.KB_SUGGESTION in block_ids:
+            counts["answers"] += 1  # knowledge-base passages, the customer's own buttons
+        elif message.get("bot_id") and message["text"].startswith(SHIPPED_NEWS):
+            counts["shipped"] += 1  # their feature request shipped: the release note
         else:
             leaks.append(message.get("text", ""))
     rest = f"{len(leaks)} other message(s), below" if leaks else "nothing else"
     demo.say(
         f"Everything in #{CHANNELS[channel]}, what {customer.customer} sees: "
         f"{counts['customer']} messages of their own, {counts['acknowledgement']} "
-        f"acknowledgement, {counts['reply']} reply an agent sent; {rest}."
+        f"acknowledgement(s), {counts['reply']} reply an agent sent, {counts['answers']} "
+        f"knowledge-base answer(s), {counts['shipped']} shipped feature request(s); {rest}."
     )
     for text in leaks:
         demo.say(f"   !! not meant for the customer: {text}")
+
+
+def play_self_serve(demo: Demo) -> None:
+    """Questions the knowledge base answers: one solved by the article, one that still needs an
+    agent, who looks something up and sends an article, then saves the answer as a draft."""
+    say = demo.say
+    demo.step("14. Self-serve answers from the knowledge base")
+    say(f"   (the knowledge base: the sample articles shipped in {SAMPLE_KB.name}/, indexed)")
+    question = "How do I turn on two-factor authentication for my account?"
+    ts = demo.person_posts("U0DAVE", "C0HELP", question)
+    ticket = _ticket_from_source(demo, "C0HELP", ts)
+    if _press_in_thread(demo, "U0DAVE", "C0HELP", ts, ActionId.SUGGESTION_SOLVED):
+        ticket = demo.ticket(ticket.id)
+        say(f"   → {ticket.ref} is {ticket.status}: deflected, no agent needed")
+
+    question = "Can we get a refund for the seats we removed from our annual plan last month?"
+    ts = demo.person_posts("U0BOB", "C0HELP", question)
+    bob = _ticket_from_source(demo, "C0HELP", ts)
+    if _press_in_thread(demo, "U0BOB", "C0HELP", ts, ActionId.SUGGESTION_UNHELPFUL):
+        say(f"   → recorded as unhelpful; {bob.ref} stays in the queue for an agent")
+
+    say("   Sam looks something up: /support kb api rate limit")
+    reply, _ = demo.slack.slash_command(user="U0SAM", channel="C0HELP", text="kb api rate limit")
+    answer = reply.json() or {}
+    say("   only Sam sees:")
+    say(_indent(_card_text(answer)[:600]))
+
+    say(f"   Sam presses Suggest article on {bob.ref}'s card and picks the seats article")
+    modal = CallbackId.SUGGEST_ARTICLE_MODAL
+    view = _open_form(demo, "U0SAM", demo.ticket(bob.id), ActionId.SUGGEST_ARTICLE, modal)
+    values = initial_values(view)
+    first = _first_option(view, ActionId.ARTICLE_SELECT, containing="seats")
+    if first is not None:
+        values[BlockId.ARTICLE] = {ActionId.ARTICLE_SELECT: select_value(first)}
+    demo.slack.submit_view(user="U0SAM", view=view, values=values)
+    demo.deliver()
+
+    demo.person_posts(
+        "U0SAM",
+        "C0HELP",
+        "Seat reductions are credited pro rata to the next invoice, not refunded.",
+        thread_ts=ts,
+    )
+    say("   Sam presses Resolve, then Save as article")
+    demo.press("U0SAM", demo.ticket(bob.id), ActionId.RESOLVE)
+    demo.press("U0SAM", demo.ticket(bob.id), ActionId.SAVE_ARTICLE)
+    config = demo.runtime.desk.config
+    assert config.knowledge_base is not None
+    drafts = sorted((Path(config.knowledge_base.path) / "drafts").glob("*.md"))
+    for draft in drafts:
+        say(f"   draft {draft.relative_to(config.knowledge_base.path)}:")
+        say(_indent(draft.read_text(encoding="utf-8")[:400]))
+
+
+def play_feature_requests(demo: Demo) -> None:
+    """Two people ask for the same feature: one card on the board, both told when it ships."""
+    say = demo.say
+    demo.step("15. Feature requests: one card per distinct request, everyone told when it ships")
+    wish = "Dark mode for the dashboard: our reps demo it in dim rooms at night"
+    say(f"   Alice (sales) types /support {wish} and picks Feature request")
+    before = len(demo.standin.calls("views.open"))
+    demo.slack.slash_command(user="U0ALICE", channel="C0HELP", text=wish)
+    demo.standin.wait_for("views.open", count=before + 1)
+    intake = CallbackId.INTAKE_MODAL
+    view = [v for v in demo.standin.views.values() if v["callback_id"] == intake][-1]
+    values: dict[str, dict[str, Any]] = {
+        BlockId.ISSUE_TYPE: {ActionId.ISSUE_TYPE: select_value("feature_request")},
+        BlockId.PRIORITY: {ActionId.PRIORITY: select_value("low")},
+        BlockId.DESCRIPTION: {ActionId.DESCRIPTION: text_value(wish)},
+    }
+    demo.slack.submit_view(user="U0ALICE", view=view, values=values)
+    demo.deliver()
+
+    ask = "Could you add a dark mode to the dashboard? Our night shift finds it far too bright."
+    ts = demo.person_posts("U0ACMEJO", "C0ACME", ask)
+    jo = _ticket_from_source(demo, "C0ACME", ts)
+    say(f"   Priya presses Feature request on the triage card of {jo.ref}")
+    demo.press("U0PRIYA", demo.ticket(jo.id), ActionId.MARK_FEATURE_REQUEST)
+    room = demo.ticket(jo.id)
+    if _press_in_thread(
+        demo, "U0PRIYA", room.card_channel or "", room.card_ts or "", ActionId.FEATURE_REQUEST_LINK
+    ):
+        say("   → Acme Corp's request is linked to the existing card: one request, two asks")
+
+    card = _board_card(demo)
+    if card is None:
+        say("   !! no card on #product-ideas")
+        return
+    request_id = _status_value(card).partition(":")[0]
+    say("   Pat (product manager) sets the status to Planned")
+    demo.slack.press(
+        user="U0PAT",
+        message=card,
+        channel="C0IDEAS",
+        action_id=ActionId.FEATURE_REQUEST_STATUS,
+        block_id=_block_of(card, ActionId.FEATURE_REQUEST_STATUS),
+        selected_value=f"{request_id}:planned",
+        action_ts=demo.standin.next_ts(),
+    )
+    demo.deliver()
+    say("   Pat sets it to Shipped and writes the release note")
+    before = len(demo.standin.calls("views.open"))
+    demo.slack.press(
+        user="U0PAT",
+        message=_board_card(demo) or card,
+        channel="C0IDEAS",
+        action_id=ActionId.FEATURE_REQUEST_STATUS,
+        block_id=_block_of(card, ActionId.FEATURE_REQUEST_STATUS),
+        selected_value=f"{request_id}:shipped",
+        action_ts=demo.standin.next_ts(),
+    )
+    demo.standin.wait_for("views.open", count=before + 1)
+    demo.report_bot()
+    view = [
+        v
+        for v in demo.standin.views.values()
+        if v["callback_id"] == CallbackId.SHIP_FEATURE_REQUEST_MODAL
+    ][-1]
+    note = "Dark mode is here: Settings → Appearance → Dark."
+    demo.slack.submit_view(
+        user="U0PAT",
+        view=view,
+        values={BlockId.RELEASE_NOTE: {ActionId.RELEASE_NOTE_INPUT: text_value(note)}},
+    )
+    demo.deliver()
+
+
+def _press_in_thread(demo: Demo, user: str, channel: str, thread_ts: str, action_id: str) -> bool:
+    """Press the latest button `action_id` the bot posted in a thread (False: there is none)."""
+    for message in reversed(demo.standin.messages(channel)):
+        if message.get("thread_ts") != thread_ts or not message.get("bot_id"):
+            continue
+        for block in message.get("blocks", []):
+            for element in block.get("elements", []):
+                if element.get("action_id") == action_id:
+                    say_who = PEOPLE.get(user, user).split(" (")[0]
+                    label = element.get("text", {}).get("text", action_id)
+                    demo.say(f"   {say_who} presses {label}")
+                    demo.slack.press(
+                        user=user,
+                        message=message,
+                        channel=channel,
+                        action_id=action_id,
+                        value=element.get("value"),
+                        block_id=block.get("block_id", ""),
+                        action_ts=demo.standin.next_ts(),
+                        user_team=CUSTOMER_TEAMS.get(user),
+                    )
+                    demo.deliver()
+                    return True
+    demo.say("   (the bot offered nothing to press here)")
+    return False
+
+
+def _first_option(view: dict[str, Any], action_id: str, *, containing: str) -> str | None:
+    """The value of the first option whose label has `containing` (else the first option)."""
+    options = [
+        option
+        for block in view.get("blocks", [])
+        if (block.get("element") or {}).get("action_id") == action_id
+        for group in block["element"].get("option_groups")
+        or [{"options": block["element"].get("options", [])}]
+        for option in group.get("options", [])
+    ]
+    chosen = [o for o in options if containing in o["text"]["text"].lower()] or options
+    return str(chosen[0]["value"]) if chosen else None
+
+
+def _board_card(demo: Demo) -> dict[str, Any] | None:
+    cards = [m for m in demo.standin.messages("C0IDEAS") if m.get("bot_id")]
+    return cards[0] if cards else None
+
+
+def _block_of(message: dict[str, Any], action_id: str) -> str:
+    for block in message.get("blocks", []):
+        if any(e.get("action_id") == action_id for e in block.get("elements", [])):
+            return str(block.get("block_id", ""))
+    return ""
+
+
+def _status_value(card: dict[str, Any]) -> str:
+    for block in card.get("blocks", []):
+        for element in block.get("elements", []):
+            if element.get("action_id") == ActionId.FEATURE_REQUEST_STATUS:
+                option = element.get("initial_option") or (element.get("options") or [{}])[0]
+                return str(option.get("value", ""))
+    return ""
 
 
 def report_tickets(demo: Demo) -> None:
@@ -856,7 +1067,7 @@ def play_week(demo: Demo) -> None:
     """The week goes on, fast-forwarded: each working day a few questions arrive, agents answer
     in the thread and resolve, requesters rate; the last question of Friday stays open."""
     say, tz = demo.say, demo.runtime.desk.config.tz
-    demo.step("14. The rest of the week, fast-forwarded")
+    demo.step("16. The rest of the week, fast-forwarded")
     start = demo.clock.now().astimezone(tz).date()
     for offset in range(1, 7):
         day = start + timedelta(days=offset)
@@ -978,7 +1189,7 @@ def play_weekly_digest(demo: Demo, charts_dir: Path) -> None:
     start = day - timedelta(days=(day.weekday() - desk.config.digests.weekly_weekday) % 7)  # type: ignore[union-attr]
     demo.move_to(datetime.combine(start + timedelta(days=7), clock_time(9), tz))
     demo.step(
-        f"15. {demo.clock.now().astimezone(tz):%A %d %b %H:%M}: the weekly digest, with its charts"
+        f"17. {demo.clock.now().astimezone(tz):%A %d %b %H:%M}: the weekly digest, with its charts"
     )
     posted = run_weekly_digest(demo.runtime.session_factory, desk, replica="demo")
     again = run_weekly_digest(demo.runtime.session_factory, desk, replica="other")

@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.agent_directory import refresh_agent_usergroup
 from bot.runtime import Runtime
 from workflows.housekeeping import close_resolved, forget_old_events
+from workflows.knowledge import refresh_knowledge
 from workflows.schedule import (
     forget_old_claims,
     run_csat_digest,
@@ -88,6 +89,18 @@ def build_scheduler(runtime: Runtime, *, replica: str | None = None) -> Backgrou
         next_run_time=now,
         **common,
     )
+    if config.knowledge_base is not None:
+        # Edited articles are searched within 30 seconds, without a `kb reindex`; the first run,
+        # at start, indexes a folder that changed while no replica was up.
+        scheduler.add_job(
+            refresh_knowledge,
+            "interval",
+            seconds=30,
+            id="kb-refresh",
+            args=[runtime.session_factory, runtime.desk],
+            next_run_time=now,
+            **common,
+        )
     if config.agent_usergroup:
         scheduler.add_job(
             refresh_agent_usergroup,

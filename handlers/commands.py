@@ -1,10 +1,12 @@
 """The `/support` slash command. Bare or with free text it opens the intake modal; `help`, `mine`,
 `queue`, `away` and `stats [week|month]` are answered privately in the ack (quick database
 reads: the stats are indexed range aggregates); `note #42 <text>` adds an internal note, whose
-outcome the outbox tells the agent.
+outcome the outbox tells the agent; `kb <words>` searches the knowledge base for an agent, also
+answered privately in the ack (an in-memory ranking).
 
 Only the exact words are subcommands: `/support my invoice is wrong` or `/support queue is stuck`
-still opens the form with the text filled in. `note` is the one subcommand taking words after it.
+still opens the form with the text filled in. `note` and `kb` are the subcommands taking words
+after them.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
+from handlers.views import suggestions_for
 from templates.home import build_list_answer, desk_answer
+from templates.knowledge import kb_answer, search_answer
 from templates.modals import IntakeForm, build_intake_modal
 from templates.notices import support_help
 from templates.reports import stats_answer
+from workflows.deflection import KbRefusal, search_for_agent, suggests_while_typing
 from workflows.home import NoteOutcome, list_mine, list_queue, note_by_command, toggle_away
 from workflows.intake import encode_modal_context
 from workflows.reports import stats_for_agent
@@ -41,6 +46,7 @@ class Subcommand(StrEnum):
     AWAY = "away"
     NOTE = "note"
     STATS = "stats"
+    KB = "kb"
 
 
 # Subcommands that are the whole text; with more words after them it is a description.
@@ -72,6 +78,8 @@ def parse_support_command(command: dict[str, Any]) -> SupportCommand:
     first, rest = [*text.split(maxsplit=1), "", ""][:2]
     kind = ALONE.get(" ".join(text.lower().split()), Subcommand.INTAKE)
     ticket_id = None
+    if first.lower() == "kb":
+        kind = Subcommand.KB
     if first.lower() == "note":
         kind = Subcommand.NOTE
         ref = NOTE_REF.fullmatch(rest)
@@ -82,7 +90,7 @@ def parse_support_command(command: dict[str, Any]) -> SupportCommand:
         user=command.get("user_id") or "",
         channel=command.get("channel_id") or "",
         command=command.get("command") or "/support",
-        text=rest if kind in (Subcommand.NOTE, Subcommand.STATS) else text,
+        text=rest if kind in (Subcommand.NOTE, Subcommand.STATS, Subcommand.KB) else text,
         ticket_id=ticket_id,
         thread_ts=command.get("thread_ts"),
     )
@@ -95,6 +103,8 @@ def register(app: App, deps: Deps) -> None:
             ack()  # the lazy listener opens the form
         elif request.kind == Subcommand.HELP:
             ack(**support_help(request.command, reaction=deps.desk.config.reactions.ticket))
+        elif request.kind == Subcommand.KB:
+            ack(**search_knowledge_base(request))
         else:
             ack(**answer_subcommand(request))
 
@@ -139,6 +149,19 @@ def register(app: App, deps: Deps) -> None:
             return desk_answer("note_no_ticket", ref=ref, **words)
         return {}
 
+    def search_knowledge_base(request: SupportCommand) -> dict[str, Any]:
+        """`kb <words>`: the best three articles, whatever search's confidence (agents)."""
+        query = " ".join(request.text.split())
+        if not query:
+            return kb_answer("search_usage", command=request.command)
+        with deps.reading() as session:
+            found = search_for_agent(session, deps.desk, user=request.user, query=query)
+        if found == KbRefusal.NOT_AGENT:
+            return kb_answer("search_not_agent", command=request.command)
+        if isinstance(found, KbRefusal):
+            return kb_answer(found.value, command=request.command)
+        return search_answer(query=query, matches=[match.as_record() for match in found])
+
     def open_intake_modal(command: dict[str, Any], client: WebClient) -> None:
         """Runs after the ack (a lazy listener): views.open is the one call that can't wait for the
         outbox, as the trigger expires three seconds after the command."""
@@ -148,6 +171,8 @@ def register(app: App, deps: Deps) -> None:
         form = IntakeForm(
             priority=deps.desk.config.default_priority,
             description=request.text or None,
+            suggest=suggests_while_typing(deps.desk),
+            suggestions=suggestions_for(deps, request.text),
         )
         view = build_intake_modal(
             form,

@@ -1,7 +1,9 @@
-"""The intake modal: live updates of its conditional fields, and its submission."""
+"""The intake modal: live updates of its conditional fields and of the knowledge-base articles
+listed under the description as it is typed, and its submission."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -11,9 +13,12 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
 from handlers.payloads import intake_answers
-from templates.ids import ActionId, CallbackId
+from templates.ids import ActionId, BlockId, CallbackId
+from templates.knowledge import modal_suggestions
 from templates.modals import IntakeForm, build_intake_modal
+from workflows.deflection import live_suggestions, suggests_while_typing
 from workflows.intake import (
+    IntakeAnswers,
     check_intake,
     decode_modal_context,
     needs_scale,
@@ -33,8 +38,25 @@ def register(app: App, deps: Deps) -> None:
         show = needs_scale(answers.issue_type, answers.priority)
         if show == answers.scale_shown:
             return
+        update_intake_modal(client, view, intake_form(deps, answers, show_scale=show))
+
+    def suggest_while_typing(body: dict[str, Any], client: WebClient) -> None:
+        """The description changed: list the articles that may answer it under it. Nothing is
+        sent when the list shown would stay the same (most keystrokes)."""
+        view = body["view"]
+        typed = (body.get("actions") or [{}])[0].get("value")
+        answers = intake_answers(view)
+        if typed is not None:
+            answers = dataclasses.replace(answers, description=typed)
+        form = intake_form(deps, answers, show_scale=answers.scale_shown)
+        updated = build_intake_modal(form, products=deps.desk.config.products, private_metadata="")
+        if shown_suggestions(updated) == shown_suggestions(view):
+            return
+        update_intake_modal(client, view, form)
+
+    def update_intake_modal(client: WebClient, view: dict[str, Any], form: IntakeForm) -> None:
         updated = build_intake_modal(
-            _form(answers, deps, show_scale=show),
+            form,
             products=deps.desk.config.products,
             private_metadata=view.get("private_metadata") or "",
         )
@@ -57,7 +79,7 @@ def register(app: App, deps: Deps) -> None:
             ack(
                 response_action="update",
                 view=build_intake_modal(
-                    _form(answers, deps, show_scale=True),
+                    intake_form(deps, answers, show_scale=True),
                     products=deps.desk.config.products,
                     private_metadata=view.get("private_metadata") or "",
                 ),
@@ -77,10 +99,12 @@ def register(app: App, deps: Deps) -> None:
 
     app.action(ActionId.ISSUE_TYPE)(ack=ack_modal_action, lazy=[refresh_intake_modal])
     app.action(ActionId.PRIORITY)(ack=ack_modal_action, lazy=[refresh_intake_modal])
+    app.action(ActionId.DESCRIPTION)(ack=ack_modal_action, lazy=[suggest_while_typing])
     app.view(CallbackId.INTAKE_MODAL)(handle_intake_submission)
 
 
-def _form(answers: Any, deps: Deps, *, show_scale: bool) -> IntakeForm:
+def intake_form(deps: Deps, answers: IntakeAnswers, *, show_scale: bool) -> IntakeForm:
+    """The form as answered so far, with the articles that may answer its description."""
     users = (answers.users_affected or "").strip()
     return IntakeForm(
         priority=answers.priority or deps.desk.config.default_priority,
@@ -90,4 +114,24 @@ def _form(answers: Any, deps: Deps, *, show_scale: bool) -> IntakeForm:
         users_affected=int(users) if users.isdigit() else None,
         site_down={"yes": True, "no": False}.get(answers.site_down or ""),
         show_scale=show_scale,
+        suggest=suggests_while_typing(deps.desk),
+        suggestions=suggestions_for(deps, answers.description),
     )
+
+
+def suggestions_for(deps: Deps, description: str | None) -> tuple[dict[str, Any], ...]:
+    """The articles listed under the form's description (none without a knowledge base)."""
+    if not suggests_while_typing(deps.desk) or not (description or "").strip():
+        return ()
+    with deps.reading() as session:
+        matches = live_suggestions(session, deps.desk, description)
+    return tuple(modal_suggestions([match.as_record() for match in matches]))
+
+
+def shown_suggestions(view: dict[str, Any]) -> str | None:
+    """The text of a view's suggestion block (None: it lists no article). Compared by its
+    words: Slack adds fields of its own to the blocks it stores."""
+    for block in view.get("blocks") or []:
+        if block.get("block_id") == BlockId.KB_MODAL_SUGGESTIONS:
+            return str((block.get("text") or {}).get("text") or "")
+    return None

@@ -61,6 +61,7 @@ class BlockId(StrEnum):
     KB_MODAL_SUGGESTIONS = "kb_modal_suggestions"
     ARTICLE = "article"
     ARTICLE_SEARCH = "article_search"
+    ARTICLE_MESSAGE = "article_message"  # Suggest article: a line to the requester
     # Feature requests: the board card's status menu, the duplicate offer, the release note.
     FEATURE_REQUEST = "feature_request"
     FEATURE_REQUEST_OFFER = "feature_request_offer"
@@ -129,6 +130,7 @@ class ActionId(StrEnum):
     SAVE_ARTICLE = "ticket_save_article"
     ARTICLE_SELECT = "article_select"
     ARTICLE_SEARCH_INPUT = "article_search_input"
+    ARTICLE_MESSAGE_INPUT = "article_message_input"
     # Feature requests: the card's button (ticket id), the board card's status menu (value
     # "<request id>:<status>"), the duplicate offer's Link ("<ticket id>:<request id>") and New
     # request (ticket id), the Shipped modal's release note.

@@ -21,6 +21,10 @@ class IntakeForm:
     users_affected: int | None = None
     site_down: bool | None = None
     show_scale: bool = False
+    # A knowledge base answers while the requester types: the description dispatches its
+    # action, and the articles that may answer (templates.knowledge.modal_suggestions) follow it.
+    suggest: bool = False
+    suggestions: tuple[dict[str, Any], ...] = ()
 
 
 INTAKE_IDS = {
@@ -37,6 +41,7 @@ INTAKE_IDS = {
     "users_affected_action": ActionId.USERS_AFFECTED,
     "site_down_block": BlockId.SITE_DOWN,
     "site_down_action": ActionId.SITE_DOWN,
+    "suggestions_block": BlockId.KB_MODAL_SUGGESTIONS,
 }
 
 

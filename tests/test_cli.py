@@ -181,15 +181,31 @@ def test_demo_plays_the_scripted_day(env: dict[str, str], tmp_path: Path) -> Non
         "Thanks for reaching out! We've logged your question as #4 and someone from our team "
         "will reply in this thread.",
         "Sorry about that! The export limit is raised and tonight's run will catch up.",
+        "Thanks for reaching out! We've logged your question as #9 and someone from our team "
+        "will reply in this thread.",
+        ":tada: *Good news:* the feature you asked for in #9 has shipped — *Could you add a dark "
+        "mode to the dashboard? Our night shift finds it far too bright*.",
     ]
     assert "   bot → #support-triage [agents only]:" in lines  # the card, top-level in triage
     assert ">&lt;!channel&gt; our nightly CSV export has failed since Monday" in out
     pings = [line for line in lines if "<!channel>" in line]
     assert pings and all(line.startswith("   Jo (Acme Corp, customer) in #acme") for line in pings)
     assert (
-        "Everything in #acme, what Acme Corp sees: 2 messages of their own, 1 acknowledgement, "
-        "1 reply an agent sent; nothing else." in lines
+        "Everything in #acme, what Acme Corp sees: 3 messages of their own, 2 acknowledgement(s), "
+        "1 reply an agent sent, 0 knowledge-base answer(s), 1 shipped feature request(s); "
+        "nothing else." in lines
     )
+    # Self-serve: the refund question gets the refunds article; Dave's 2FA question is solved by
+    # its article (deflected); Bob still needs help; Sam sends an article and saves a draft.
+    refunds = "<https://help.example.com/billing/refunds|Refunds for annual and monthly plans>"
+    assert f"*{refunds}*" in out
+    assert "   → #6 is resolved: deflected, no agent needed" in lines
+    assert "   Bob presses I still need help" in lines
+    assert "   draft drafts/ticket-7.md:" in lines
+    # Feature requests: one card for two asks, then everyone told once when it ships.
+    assert "        *Requesters (2)*: <@U0ALICE>, <@U0ACMEJO>" in out
+    assert out.count("has shipped — ") == 2
+    assert "*Self-serve answers*: 1 of 21 questions solved by a knowledge-base article" in out
     # Escalation: the card in #eng, the engineer's answer copied to the triage thread only, and
     # a billing escalation by emoji that engineering fixes and hands back.
     assert "   bot → #eng:" in lines and "   bot → #eng-billing:" in lines

@@ -224,3 +224,164 @@ def test_the_cli_adds_a_bom_only_when_asked(tmp_path: Path) -> None:
     assert plain.returncode == marked.returncode == 0
     assert plain.stdout.startswith("id,ref,")
     assert marked.stdout.startswith("\ufeffid,ref,")
+
+
+# --- export --kind feature-requests --------------------------------------------------------------
+
+
+def test_feature_request_rows_are_spreadsheet_safe_with_lists_in_one_cell() -> None:
+    from workflows.export import FEATURE_REQUEST_FIELDS, feature_request_csv_row
+
+    record = {
+        "id": 3,
+        "ref": "FR-3",
+        "title": "=cmd|' /C calc'!A0",
+        "product": "Billing",
+        "status": "shipped",
+        "requesters": 2,
+        "requester_ids": ["U0ALICE", "U0ACMEJO"],
+        "customers": ["-Acme", "Globex"],
+        "tiers": ["enterprise", ""],
+        "tickets": ["#4", "#9"],
+        "created_at": "2026-11-02T14:00:00Z",
+        "status_at": "2026-11-09T10:00:00Z",
+        "shipped_at": "2026-11-09T10:00:00Z",
+        "release_note": "@channel it's live",
+    }
+    out = io.StringIO(newline="")
+    write_csv(
+        [record], out, fields=FEATURE_REQUEST_FIELDS, to_row=feature_request_csv_row, bom=True
+    )
+    text = out.getvalue()
+    assert text.startswith("\ufeffid,ref,title,product,status,requesters,")
+    assert text.split("\r\n")[0].lstrip("\ufeff") == ",".join(FEATURE_REQUEST_FIELDS)
+    [row] = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    assert row["title"] == "'=cmd|' /C calc'!A0" and row["release_note"] == "'@channel it's live"
+    assert (row["requester_ids"], row["customers"], row["tiers"]) == (
+        "U0ALICE;U0ACMEJO",
+        "'-Acme;Globex",
+        "enterprise;",
+    )
+    assert (row["tickets"], row["requesters"], row["shipped_at"]) == (
+        "#4;#9",
+        "2",
+        "2026-11-09T10:00:00Z",
+    )
+
+
+def seed_feature_requests(url: str, config_path: Path) -> None:
+    """Two requests: one asked by a colleague and a customer (shipped), one later."""
+    from bot.config import load_config
+    from storage.db import create_db_engine, create_session_factory
+    from storage.models import Ticket
+    from workflows.clock import ManualClock, datetime_to_slack_ts
+    from workflows.feature_requests import (
+        LinkChoice,
+        Press,
+        ShipSubmission,
+        choose_request,
+        file_feature_request,
+        ship_request,
+    )
+    from workflows.intake import Desk, SlackMessage, receive_message
+
+    engine = create_db_engine(url)
+    clock = ManualClock(datetime(2026, 11, 2, 14, tzinfo=UTC))
+    desk = Desk(load_config(config_path), clock)
+    asked = [
+        ("C0HELP", "U0ALICE", "Please add a dark mode to the dashboard", 14),
+        ("C0ACME", "U0ACMEJO", "Could we get a dark mode for the dashboard?", 15),
+        ("C0HELP", "U0BOB", "Export invoices as CSV", 16),
+    ]
+    ids = []
+    with create_session_factory(engine).begin() as session:
+        for channel, user, text, hour in asked:
+            when = datetime(2026, 11, 2, hour, tzinfo=UTC)
+            clock.set(when)
+            customer = channel == "C0ACME"
+            message = SlackMessage(
+                channel,
+                datetime_to_slack_ts(when),
+                user,
+                text,
+                team="T0ACME" if customer else None,
+                is_external=customer,
+                in_shared_channel=customer,
+            )
+            result = receive_message(session, desk, message)
+            assert result.ticket_id is not None
+            ticket = session.get(Ticket, result.ticket_id)
+            assert ticket is not None
+            ticket.issue_type = "feature_request"
+            file_feature_request(session, desk, ticket, by="U0AGENT1", at=when)
+            ids.append(ticket.id)
+        press = Press(user="U0AGENT1", at=datetime(2026, 11, 3, tzinfo=UTC))
+        result = choose_request(session, desk, LinkChoice(ids[1], 1, press))
+        assert result.done
+        shipped = ShipSubmission(1, "U0AGENT1", "=Live now", at=datetime(2026, 11, 9, tzinfo=UTC))
+        assert ship_request(session, desk, shipped).done
+    engine.dispose()
+
+
+def test_cli_exports_feature_requests(tmp_path: Path) -> None:
+    """`export --kind feature-requests`: one row per request with its counts and customers, as
+    CSV (spreadsheet-safe) or JSON lines; `--since` narrows to requests created then."""
+    config = tmp_path / "supportbot.yml"
+    config.write_text(
+        json.dumps(
+            {
+                "agents": ["U0AGENT1"],
+                "intake": [{"channel": "C0HELP", "queue": "general"}],
+                "triage_channel": "C0TRIAGE",
+                "customer_channels": [
+                    {"channel": "C0ACME", "customer": "Acme Corp", "tier": "enterprise"}
+                ],
+                "feature_requests": {"channel": "C0IDEAS"},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SUPPORTBOT_"))}
+    env.update(
+        HOME=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'desk.db'}",
+        SUPPORTBOT_CONFIG=str(config),
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "app.py"), *args],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+
+    from workflows.export import FEATURE_REQUEST_FIELDS
+
+    assert run("migrate").returncode == 0
+    seed_feature_requests(env["DATABASE_URL"], config)
+    result = run("export", "--kind", "feature-requests", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"id,ref,title,") and b"\r\r\n" not in result.stdout
+    rows = list(csv.DictReader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
+    assert tuple(rows[0]) == FEATURE_REQUEST_FIELDS
+    dark, export = rows
+    assert (dark["ref"], dark["status"], dark["requesters"]) == ("FR-1", "shipped", "2")
+    assert dark["requester_ids"] == "U0ALICE;U0ACMEJO" and dark["tickets"] == "#1;#2"
+    assert (dark["customers"], dark["tiers"]) == ("Acme Corp", "enterprise")
+    assert dark["release_note"] == "'=Live now" and dark["shipped_at"] == "2026-11-09T00:00:00Z"
+    assert (export["ref"], export["status"], export["requesters"]) == ("FR-2", "under_review", "1")
+    assert export["title"] == "Export invoices as CSV" and export["shipped_at"] == ""
+
+    jsonl = run("export", "--kind", "feature-requests", "--since", "2026-11-02T15:30:00Z")
+    assert jsonl.returncode == 0, jsonl.stderr
+    [record] = [json.loads(line) for line in jsonl.stdout.decode("utf-8").splitlines()]
+    assert record["ref"] == "FR-2" and record["requester_ids"] == ["U0BOB"]
+    assert record["customers"] == [] and record["requesters"] == 1
+
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'missing' / 'desk.db'}"
+    broken = run("export", "--kind", "feature-requests")
+    assert broken.returncode == 1 and broken.stdout == b""
+    [line] = broken.stderr.decode("utf-8").splitlines()
+    assert line.startswith("error: could not read feature requests:")

@@ -29,6 +29,7 @@ from templates.edit_modal import MAX_PRODUCT, EditForm, edit_refusal
 from workflows.agents import is_agent
 from workflows.delivery import refresh_card, tell_privately
 from workflows.desk import Desk
+from workflows.feature_requests import file_feature_request
 from workflows.intake import MAX_USERS_AFFECTED
 from workflows.rules import MAX_TAGS, normalize_tag, route_ticket
 from workflows.triage import MAX_NOTE, Refusal
@@ -330,9 +331,12 @@ def edit_ticket(
     editor: str,
     at: datetime,
     editor_is_external: bool = False,
+    via: Via = Via.MODAL,
 ) -> EditResult:
     """Make the ticket's attributes what `edit` says: one `edited` event with what changed, the
-    tags replaced, the rules run again and the card refreshed. Closed tickets stay as they are."""
+    tags replaced, the rules run again and the card refreshed. Closed tickets stay as they are.
+    A ticket whose type becomes feature request goes to the feature-request board (`via`: the
+    Edit modal, or the card's Feature request button)."""
     ticket = TicketRepository(session).get(edit.ticket_id)
     refusal = _refusal(session, desk, ticket, editor, editor_is_external, Form.EDIT)
     if ticket is None or refusal is not None:
@@ -360,11 +364,33 @@ def edit_ticket(
         EventKind.EDITED,
         at=at,
         actor=editor,
-        data={"via": Via.MODAL.value, "changes": changes},
+        data={"via": via.value, "changes": changes},
     )
     route_ticket(session, desk, ticket, at=at)
     refresh_card(session, ticket, now=desk.clock.now())
+    if "issue_type" in changes and ticket.issue_type == IssueType.FEATURE_REQUEST:
+        file_feature_request(session, desk, ticket, by=editor, at=at)
     return EditResult(True, ticket.id, changes=changes)
+
+
+def edit_from(ticket: Ticket, **changes: Any) -> TicketEdit:
+    """The edit that leaves `ticket` as it is but for `changes` (a button that sets one
+    attribute goes through `edit_ticket` like the modal)."""
+    wanted = {**_current(ticket), **changes}
+    issue_type = wanted["issue_type"]
+    return TicketEdit(
+        ticket_id=ticket.id,
+        priority=Priority(wanted["priority"]),
+        issue_type=IssueType(issue_type) if issue_type else None,
+        internal_priority=wanted["internal_priority"],
+        product=wanted["product"],
+        departments=tuple(wanted["departments"]),
+        users_affected=wanted["users_affected"],
+        site_down=wanted["site_down"],
+        support_type=wanted["support_type"],
+        client_priority=wanted["client_priority"],
+        tags=tuple(wanted["tags"]),
+    )
 
 
 def check_note(text: str | None) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""`supportbot export`: every ticket as one row, in the contract's fields and order.
+"""`supportbot export`: every ticket (or, `--kind feature-requests`, every request of the
+feature-request board) as one row, in the contract's fields and order.
 
 The CSV opens cleanly in a spreadsheet: RFC 4180 (CRLF line ends, quoted where needed), UTF-8,
 tags in one cell ("billing;refund", as before), and no cell a spreadsheet would run as a
@@ -6,7 +7,8 @@ formula: free text that starts like one gets a leading `'` (OWASP's advice again
 injection), so a customer named `=HYPERLINK(...)` is shown, not run. Ids, times and vocabulary
 values are written as they are. No byte-order mark unless asked (`export --bom`), so the first
 bytes are the header's `id` for scripts; Excel on Windows wants one to read UTF-8.
-JSON lines are the raw values, untouched.
+JSON lines are the raw values, untouched (lists stay lists: tags, a request's requesters,
+customers, tiers and tickets; the CSV joins them with ";").
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
-from storage.models import Ticket
+from storage.feature_requests import FeatureRequestRepository
+from storage.models import FeatureRequest, Ticket
 from storage.repositories import TicketRepository
 from workflows.sla_state import sla_state
 
@@ -49,6 +52,27 @@ EXPORT_FIELDS = (
 # Fields whose words come from people or config, not from the desk's own vocabulary or Slack ids:
 # the ones a formula could hide in.
 FREE_TEXT_FIELDS = frozenset({"issue_type", "queue", "customer", "requester", "assignee", "tags"})
+FEATURE_REQUEST_FIELDS = (
+    "id",
+    "ref",
+    "title",
+    "product",
+    "status",
+    "requesters",
+    "requester_ids",
+    "customers",
+    "tiers",
+    "tickets",
+    "created_at",
+    "status_at",
+    "shipped_at",
+    "release_note",
+)
+# A request's lists: one cell each in the CSV, joined with ";" (as a ticket's tags).
+FEATURE_REQUEST_LISTS = ("requester_ids", "customers", "tiers", "tickets")
+FEATURE_REQUEST_FREE_TEXT = frozenset(
+    {"title", "product", "release_note", "requester_ids", "customers", "tiers"}
+)
 # How a cell starts when a spreadsheet would evaluate it (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -122,19 +146,73 @@ def csv_row(record: dict[str, Any]) -> dict[str, str]:
     return row
 
 
-def write_csv(records: Iterable[dict[str, Any]], out: IO[str], *, bom: bool = False) -> int:
-    """The header, then one row per ticket; `bom` starts the file with a UTF-8 byte-order mark
-    (for Excel, which otherwise reads the bytes in the machine's legacy code page)."""
+def feature_request_record(request: FeatureRequest) -> dict[str, Any]:
+    """One request's fields: distinct requesters (`requesters` counts them) and customers in the
+    order they asked, each customer's tier at the same place in `tiers` ("" when it has none),
+    and the refs of every ticket that asked."""
+    links = list(request.links)
+    requesters = list(dict.fromkeys(link.requester for link in links))
+    tiers: dict[str, str] = {}
+    for link in links:
+        if link.customer:
+            tiers[link.customer] = tiers.get(link.customer) or link.tier or ""
+    return {
+        "id": request.id,
+        "ref": request.ref,
+        "title": request.title,
+        "product": request.product or "",
+        "status": request.status,
+        "requesters": len(requesters),
+        "requester_ids": requesters,
+        "customers": list(tiers),
+        "tiers": list(tiers.values()),
+        "tickets": [f"#{link.ticket_id}" for link in links],
+        "created_at": iso_utc(request.created_at),
+        "status_at": iso_utc(request.status_at),
+        "shipped_at": iso_utc(request.shipped_at),
+        "release_note": request.release_note or "",
+    }
+
+
+def feature_request_records(
+    session: Session, *, since: datetime | None = None, until: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """Requests created in `[since, until)`, oldest first."""
+    for request in FeatureRequestRepository(session).created_between(since, until):
+        yield feature_request_record(request)
+
+
+def feature_request_csv_row(record: dict[str, Any]) -> dict[str, str]:
+    """One request record as CSV cells."""
+    row = {key: "" if value is None else str(value) for key, value in record.items()}
+    for key in FEATURE_REQUEST_LISTS:
+        row[key] = ";".join(record[key])
+    for key in FEATURE_REQUEST_FREE_TEXT:
+        row[key] = spreadsheet_safe(row[key])
+    return row
+
+
+def write_csv(
+    records: Iterable[dict[str, Any]],
+    out: IO[str],
+    *,
+    bom: bool = False,
+    fields: Sequence[str] = EXPORT_FIELDS,
+    to_row: Callable[[dict[str, Any]], dict[str, str]] = csv_row,
+) -> int:
+    """The header (`fields`), then one row per record (`to_row` makes its cells: tickets by
+    default); `bom` starts the file with a UTF-8 byte-order mark (for Excel, which otherwise
+    reads the bytes in the machine's legacy code page)."""
     if isinstance(out, io.TextIOWrapper):
         # stdout may be in a legacy encoding, or turn "\n" into "\r\n" (Windows): the file is
         # UTF-8 with CRLF whatever the platform.
         out.reconfigure(encoding="utf-8", newline="")
     if bom:
         out.write("\ufeff")
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for record in records:
-        writer.writerow(csv_row(record))
+        writer.writerow(to_row(record))
         count += 1
     return count

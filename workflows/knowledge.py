@@ -8,15 +8,19 @@ search ranks and what a suggestion quotes, so a requester reads the answer itsel
 are rewritten) and bumps the index's `version` when anything changed. Each process keeps its
 ranking in memory (`KnowledgeIndex`, one per desk) and rebuilds it when that version moves, so a
 `supportbot kb reindex` run from a shell, or another replica noticing an edited file, reaches every
-replica on its next search.
+replica on its next search. `refresh_if_changed` (every 30 seconds in `serve`) reindexes only
+when the folder's fingerprint moved.
 
 Ranking is Okapi BM25 (`rank_bm25`, with Lucene's idf) over stemmed words (Snowball English,
-`snowballstemmer`) without stop words. A BM25 score has no scale of its own (it grows with the
-query's length and the corpus' vocabulary), so what is compared with the desk's threshold is the
-score's share of the best score the query could get: every one of its words, saturated, in a
-passage of average length (`confidence`, from 0 to 1). Words the knowledge base never uses count
-in that best score too: a question mostly about something else is not sure of an answer, however
-well one word matches.
+`snowballstemmer`) without stop words, twice: over passages (what is quoted) and over whole
+articles (an answer whose words are spread over two sections is still one answer). A BM25 score
+has no scale of its own (it grows with the query's length and the corpus' vocabulary), so each is
+taken as a share of the best score the query could get: every one of its words, saturated, in a
+document of average length. Words the knowledge base never uses count in that best score too: a
+question mostly about something else is not sure of an answer, however well one word matches.
+An article's `confidence` (0 to 1, compared with the desk's threshold) is its blended share minus
+a part of the best other article's: an article that barely beats another is no sure answer.
+Measured on the shipped sample knowledge base by `bench/kb_ranking.py` (see README).
 """
 
 from __future__ import annotations
@@ -30,23 +34,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from storage.models import KbArticle, KbIndexState, KbPassage
+from storage.db import SessionFactory, read_only
+from storage.knowledge import ArticleFields, IndexedPassage, KnowledgeRepository
+
+if TYPE_CHECKING:
+    from workflows.desk import Desk
 
 logger = logging.getLogger(__name__)
 
-INDEX_NAME = "kb"
 DRAFTS_FOLDER = "drafts"  # Save as article writes here; drafts are never suggested
 MAX_ARTICLE_BYTES = 512 * 1024
 PASSAGE_CHARS = 700  # paragraphs are gathered into passages up to about this size
 MAX_TITLE = 300
 
-# English words that carry no meaning for search, plus the courtesies questions come wrapped in.
+# English words that carry no meaning for search, plus the courtesies and fillers questions come
+# wrapped in ("quick question", "is it possible", "thanks in advance").
 _STOP_WORDS = """
     a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further
@@ -56,10 +63,30 @@ _STOP_WORDS = """
     these they this those through to too under until up very was we were what when where which
     while who whom why will with would you your yours yourself yourselves
     hi hello hey thanks thank please pls cheers team anyone someone somebody help know need want
-    get got also still would could us let lets i'm im i've ive it's dont don't cant can't
+    get got also still would could us let lets im ive youre
+    quick question wondering possible anybody everyone folks guys actually basically really super
+    maybe probably kindly asap thx ty appreciate appreciated advance
 """
-STOP_WORDS = frozenset(_STOP_WORDS.split())
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+# Contractions are looked up whole and by their first part ("what's" → "what", "we're" → "we"),
+# so only the negative ones, whose first part is no word, are listed ("didn't" → "didn").
+_NEGATIONS = """
+    isn't aren't wasn't weren't don't doesn't didn't won't wouldn't can't couldn't shouldn't
+    haven't hasn't hadn't mustn't needn't
+"""
+STOP_WORDS = frozenset(
+    _STOP_WORDS.split()
+    + _NEGATIONS.split()
+    + [w.replace("'", "") for w in _NEGATIONS.split()]
+    + [w.split("'")[0] for w in _NEGATIONS.split()]
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Spellings of one thing that stemming can't join: "e-mail"/"email", "login"/"log in"/"sign in",
+# "setup"/"set up" ("in", "out" and "up" are stop words, so each becomes one word).
+_COMPOUNDS = (
+    (re.compile(r"\be-mail"), "email"),
+    (re.compile(r"\b(?:log|sign)(?:s|ed|ged|ing|ging)?[ -]?(?:in|on|out)\b"), "sign in"),
+    (re.compile(r"\bset[ -]?ups?\b"), "set up"),
+)
 
 
 def _stemmer() -> Any:
@@ -70,26 +97,36 @@ def _stemmer() -> Any:
 
 class Tokenizer:
     """Words as search compares them: lower case, no stop words, Snowball-stemmed ("refunds",
-    "refunding" and "refunded" are one word). Stemming is cached per word; guarded by a lock, as
-    the stemmer object is not thread-safe."""
+    "refunding" and "refunded" are one word). A word whose stem is a stop word's goes too
+    ("getting", "needs"). Stemming is cached per word; guarded by a lock, as the stemmer object
+    is not thread-safe."""
 
     def __init__(self) -> None:
         self._stem = _stemmer()
         self._lock = threading.Lock()
-        self._cache: dict[str, str] = {}
+        self._stop_stems = frozenset(self._stem.stemWord(w) for w in STOP_WORDS if "'" not in w)
+        self._cache: dict[str, str] = {}  # word -> stem, "" for a word search ignores
 
     def __call__(self, text: str) -> list[str]:
-        words = [w.replace("’", "'") for w in _WORD.findall(text.lower())]
-        kept = [w for w in words if w not in STOP_WORDS]
+        text = text.lower().replace("’", "'")
+        for pattern, replacement in _COMPOUNDS:
+            text = pattern.sub(replacement, text)
+        kept = []
+        for word in _WORD.findall(text):
+            base = word.split("'")[0]
+            if word not in STOP_WORDS and base not in STOP_WORDS:
+                kept.append(base)
         with self._lock:
-            out = []
-            for word in kept:
-                stem = self._cache.get(word)
-                if stem is None:
-                    stem = self._stem.stemWord(word.split("'")[0])
-                    self._cache[word] = stem
-                out.append(stem)
-        return out
+            stems = [self._stem_of(word) for word in kept]
+        return [stem for stem in stems if stem]
+
+    def _stem_of(self, word: str) -> str:
+        stem = self._cache.get(word)
+        if stem is None:
+            stem = self._stem.stemWord(word)
+            stem = "" if stem in self._stop_stems else stem
+            self._cache[word] = stem
+        return stem
 
 
 # --- articles, from files ----------------------------------------------------------------------
@@ -239,15 +276,18 @@ def read_folder(folder: Path) -> tuple[list[Article], list[ArticleProblem]]:
 
 
 def fingerprint(folder: Path) -> str:
-    """What the folder looks like (names, sizes, modification times): cheap to take every few
-    seconds, and it changes when a file is added, edited, renamed or removed."""
+    """What the folder looks like (names, sizes, modification times, permissions): cheap to take
+    every few seconds, and it changes when a file is added, edited, renamed, removed or made
+    readable again. Names are relative, so replicas mounting one folder at different places
+    agree."""
     digest = hashlib.sha256()
     for file in _markdown_files(folder):
         try:
             stat = file.stat()
         except OSError:
             continue
-        digest.update(f"{file.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        name = file.relative_to(folder).as_posix()
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_mode}\n".encode())
     return digest.hexdigest()
 
 
@@ -293,66 +333,141 @@ class FolderMissing(Exception):
 def reindex(session: Session, folder: Path, *, now: datetime) -> ReindexReport:
     """Bring the database's index in line with the folder. A file that can't be read keeps its
     last good version indexed (a half-saved edit never removes an answer); a deleted file's
-    article goes. Raises FolderMissing when the folder isn't there."""
+    article goes. Idempotent: an article whose checksum is unchanged is not rewritten, and the
+    version moves only when something changed. Raises FolderMissing when the folder isn't there
+    (the index is left as it is: an unmounted volume must not empty the knowledge base)."""
     if not folder.is_dir():
         raise FolderMissing(str(folder))
-    print_ = fingerprint(folder)
+    repository = KnowledgeRepository(session)
+    repository.lock_index(now=now)  # before reading: a concurrent reindex finishes first
+    print_ = fingerprint(folder)  # taken before reading, so an edit meanwhile is seen next time
     articles, problems = read_folder(folder)
-    existing = {
-        a.path: a
-        for a in session.scalars(select(KbArticle).options(selectinload(KbArticle.passages)))
-    }
+    existing = repository.articles_by_path()
     added, updated = [], []
     unchanged = 0
     for article in articles:
         row = existing.pop(article.path, None)
         if row is not None and row.checksum == article.checksum:
             unchanged += 1
-            continue
-        if row is None:
-            row = KbArticle(path=article.path)
-            session.add(row)
+        elif row is None:
+            repository.add_article(article.path, _fields(article), now=now)
             added.append(article.path)
         else:
+            repository.write_article(row, _fields(article), now=now)
             updated.append(article.path)
-        row.title, row.url, row.tags = article.title, article.url, list(article.tags)
-        row.body, row.checksum, row.indexed_at = article.body, article.checksum, now
-        row.passages.clear()
-        session.flush()  # the old passages go before the new ones take their positions
-        row.passages.extend(
-            KbPassage(position=i, heading=p.heading, text=p.text)
-            for i, p in enumerate(article.passages)
-        )
     unreadable = {p.path for p in problems}
     removed = sorted(path for path in existing if path not in unreadable)
-    if removed:
-        session.execute(delete(KbArticle).where(KbArticle.path.in_(removed)))
-    state = session.get(KbIndexState, INDEX_NAME)
-    if state is None:
-        state = KbIndexState(name=INDEX_NAME, version=0, fingerprint="", indexed_at=now)
-        session.add(state)
-    if added or updated or removed:
-        state.version += 1
-    state.fingerprint, state.indexed_at = print_, now
-    session.flush()
+    repository.remove_articles(removed)
+    version = repository.record_index(
+        fingerprint=print_, changed=bool(added or updated or removed), now=now
+    )
     return ReindexReport(
         added=tuple(added),
         updated=tuple(updated),
         removed=tuple(removed),
         unchanged=unchanged,
         problems=tuple(problems),
-        version=state.version,
+        version=version,
+    )
+
+
+def _fields(article: Article) -> ArticleFields:
+    return ArticleFields(
+        title=article.title,
+        url=article.url,
+        tags=article.tags,
+        body=article.body,
+        checksum=article.checksum,
+        passages=tuple((p.heading, p.text) for p in article.passages),
     )
 
 
 def indexed_fingerprint(session: Session) -> str | None:
-    state = session.get(KbIndexState, INDEX_NAME)
-    return state.fingerprint if state else None
+    return KnowledgeRepository(session).fingerprint()
 
 
 def index_version(session: Session) -> int:
-    state = session.get(KbIndexState, INDEX_NAME)
-    return state.version if state else 0
+    return KnowledgeRepository(session).version()
+
+
+# --- keeping the index in line with the folder (serve) -----------------------------------------
+
+
+class FolderWatch:
+    """What one process remembers of the folder between two looks: the fingerprint it last saw
+    indexed (so it compares with the database only when its own folder changed: two replicas
+    whose copies differ, in a rolling deploy, never undo each other's reindex every 30 seconds),
+    and the problems it has logged (each once, not at every look)."""
+
+    def __init__(self) -> None:
+        self.seen: str | None = None
+        self._folder_problem: str | None = None
+        self._file_problems: frozenset[str] = frozenset()
+
+    def folder_problem(self, problem: str | None) -> None:
+        """The folder can't be read (`problem`), or can again (None): logged when it changes."""
+        if problem is not None and problem != self._folder_problem:
+            logger.warning("knowledge base: %s; the index is kept as it was", problem)
+        elif problem is None and self._folder_problem is not None:
+            logger.info("knowledge base: the folder can be read again")
+        self._folder_problem = problem
+
+    def file_problems(self, problems: Iterable[ArticleProblem]) -> None:
+        """The files a reindex could not read: each logged when it first appears."""
+        current = frozenset(f"{p.path}: {p.problem}" for p in problems)
+        for problem in sorted(current - self._file_problems):
+            logger.warning("knowledge base: %s (its last good version stays indexed)", problem)
+        self._file_problems = current
+
+
+def refresh_if_changed(
+    session_factory: SessionFactory, desk: Desk, *, now: datetime | None = None
+) -> ReindexReport | None:
+    """Reindex when the folder changed since it was last indexed; None when there was nothing to
+    do. Cheap when nothing changed (a look at the files' names, sizes and times); safe with
+    several replicas: the second to notice an edit finds the newer fingerprint already stored
+    (under the index's lock) and does nothing. A missing folder leaves the index as it is."""
+    settings = desk.config.knowledge_base
+    if settings is None:
+        return None
+    folder = Path(settings.path)
+    watch = desk.knowledge.watch
+    if not folder.is_dir():
+        watch.folder_problem(f"folder {folder} does not exist (knowledge_base.path)")
+        return None
+    try:
+        print_ = fingerprint(folder)
+    except OSError as exc:
+        watch.folder_problem(f"folder {folder} cannot be read ({exc.strerror or exc})")
+        return None
+    watch.folder_problem(None)
+    if print_ == watch.seen:
+        return None
+    with read_only(session_factory) as session:
+        stored = KnowledgeRepository(session).fingerprint()
+    report = None
+    if stored != print_:
+        now = now or desk.clock.now()
+        with session_factory.begin() as session:
+            if KnowledgeRepository(session).lock_index(now=now).fingerprint != print_:
+                report = reindex(session, folder, now=now)
+    watch.seen = print_
+    if report is not None:
+        watch.file_problems(report.problems)
+        if report.changed:
+            logger.info(
+                "knowledge base reindexed: %d added, %d updated, %d removed (version %d)",
+                len(report.added),
+                len(report.updated),
+                len(report.removed),
+                report.version,
+            )
+    return report
+
+
+def refresh_knowledge(session_factory: SessionFactory, desk: Desk) -> None:
+    """The scheduler's job (every 30 seconds, and once when `serve` starts)."""
+    refresh_if_changed(session_factory, desk)
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -369,7 +484,7 @@ class Match:
     heading: str | None
     passage: str
     score: float  # raw BM25 of the passage
-    confidence: float  # score / the best score the query could get (0..1)
+    confidence: float  # how sure search is that this article answers (0..1; see the module)
 
     def as_record(self) -> dict[str, Any]:
         """What a suggestion keeps of what it showed (JSON)."""
@@ -384,12 +499,31 @@ class Match:
         }
 
 
+@dataclass(frozen=True)
+class _Corpus:
+    """One BM25 ranking (of passages, or of whole articles) and the best score a word can add
+    there when the knowledge base never uses it."""
+
+    bm25: Any  # rank_bm25.BM25Okapi
+    unknown_idf: float
+
+    def scores(self, words: Sequence[str]) -> Any:
+        return self.bm25.get_scores(words)
+
+    def best_possible(self, words: Sequence[str], k1: float) -> float:
+        """Every word present and saturated in a document of average length: sum of idf·(k1+1).
+        A word the knowledge base never uses weighs what a word in no document would."""
+        idf = self.bm25.idf
+        return sum(max(idf.get(w, self.unknown_idf), 0.0) for w in words) * (k1 + 1)
+
+
 @dataclass
 class _Ranking:
     version: int
-    bm25: Any  # rank_bm25.BM25Okapi, or None for an empty knowledge base
-    passages: list[tuple[int, str, str, str | None, str | None, str]] = field(default_factory=list)
-    corpus_size: int = 0
+    passages: list[IndexedPassage] = field(default_factory=list)
+    by_passage: _Corpus | None = None  # None for an empty knowledge base
+    by_article: _Corpus | None = None
+    article_ids: list[int] = field(default_factory=list)  # by_article's documents, in order
 
 
 class KnowledgeIndex:
@@ -398,56 +532,73 @@ class KnowledgeIndex:
 
     K1 = 1.5
     B = 0.75
+    # How much the whole article counts next to its best passage, and how much of the best other
+    # article's share is taken off an article's confidence. Measured with bench/kb_ranking.py on
+    # the sample knowledge base: kept because each helped on both halves of its questions
+    # (`--half even` / `--half odd`), not only on the whole set.
+    ARTICLE_WEIGHT = 0.3
+    MARGIN_WEIGHT = 0.3
 
     def __init__(self) -> None:
         self.tokenize = Tokenizer()
+        self.watch = FolderWatch()
         self._lock = threading.Lock()
         self._ranking: _Ranking | None = None
 
     def search(self, session: Session, query: str, *, limit: int = 3) -> list[Match]:
         """The best articles for `query`, best first, one passage each (at most `limit`)."""
         ranking = self._current(session)
-        words = list(dict.fromkeys(self.tokenize(query)))  # each word once: a long question
-        if ranking.bm25 is None or not words:  # repeats itself, and isn't surer for it
+        # Each word once: a long question repeats itself, and isn't surer for it.
+        words = list(dict.fromkeys(self.tokenize(query)))
+        if ranking.by_passage is None or ranking.by_article is None or not words:
             return []
-        scores = ranking.bm25.get_scores(words)
-        best_possible = self._best_possible(ranking, words)
-        by_article: dict[int, tuple[float, int]] = {}
-        for index, score in enumerate(scores):
-            if score <= 0:
-                continue
-            article_id = ranking.passages[index][0]
-            if article_id not in by_article or score > by_article[article_id][0]:
-                by_article[article_id] = (float(score), index)
-        ranked = sorted(by_article.values(), key=lambda item: (-item[0], item[1]))[:limit]
+        best_passage = self._best_passages(ranking, words)
+        if not best_passage:
+            return []
+        shares = self._shares(ranking, words, best_passage)
+        ranked = sorted(shares, key=lambda article_id: (-shares[article_id], article_id))
         matches = []
-        for score, index in ranked:
-            article_id, path, title, url, heading, text = ranking.passages[index]
-            matches.append(
-                Match(
-                    article_id=article_id,
-                    path=path,
-                    title=title,
-                    url=url,
-                    heading=heading,
-                    passage=text,
-                    score=score,
-                    confidence=min(1.0, score / best_possible) if best_possible > 0 else 0.0,
-                )
-            )
+        for article_id in ranked[:limit]:
+            # The best other article: the runner-up for the best match, the best for the rest.
+            rival = next((other for other in ranked[:2] if other != article_id), None)
+            rival_share = shares[rival] if rival is not None else 0.0
+            confidence = shares[article_id] - self.MARGIN_WEIGHT * rival_share
+            score, index = best_passage[article_id]
+            matches.append(_match(ranking.passages[index], score, max(0.0, min(1.0, confidence))))
         return matches
 
     def articles(self, session: Session) -> list[tuple[int, str, str]]:
         """Every indexed article as (id, path, title), by title: for pickers."""
-        rows = session.execute(select(KbArticle.id, KbArticle.path, KbArticle.title)).all()
-        return sorted(((r[0], r[1], r[2]) for r in rows), key=lambda r: (r[2].lower(), r[1]))
+        return list(KnowledgeRepository(session).article_titles())
 
-    def _best_possible(self, ranking: _Ranking, words: Sequence[str]) -> float:
-        """Every word present and saturated in a passage of average length: sum of idf·(k1+1).
-        A word the knowledge base never uses weighs what a word in no passage would."""
-        unknown = math.log(1 + (ranking.corpus_size + 0.5) / 0.5)
-        idf = ranking.bm25.idf
-        return sum(max(idf.get(w, unknown), 0.0) for w in words) * (self.K1 + 1)
+    def _best_passages(
+        self, ranking: _Ranking, words: Sequence[str]
+    ) -> dict[int, tuple[float, int]]:
+        """Each article that shares a word with the query: its best passage's (score, index)."""
+        assert ranking.by_passage is not None
+        best: dict[int, tuple[float, int]] = {}
+        for index, score in enumerate(ranking.by_passage.scores(words)):
+            article_id = ranking.passages[index].article_id
+            if score > 0 and (article_id not in best or score > best[article_id][0]):
+                best[article_id] = (float(score), index)
+        return best
+
+    def _shares(
+        self, ranking: _Ranking, words: Sequence[str], best_passage: dict[int, tuple[float, int]]
+    ) -> dict[int, float]:
+        """Each candidate article's share of the best possible score: its best passage's and
+        the whole article's, blended."""
+        assert ranking.by_passage is not None and ranking.by_article is not None
+        passage_best = ranking.by_passage.best_possible(words, self.K1)
+        article_best = ranking.by_article.best_possible(words, self.K1)
+        article_scores = dict(
+            zip(ranking.article_ids, ranking.by_article.scores(words), strict=True)
+        )
+        return {
+            article_id: (1 - self.ARTICLE_WEIGHT) * _share(score, passage_best)
+            + self.ARTICLE_WEIGHT * _share(float(article_scores[article_id]), article_best)
+            for article_id, (score, _) in best_passage.items()
+        }
 
     def _current(self, session: Session) -> _Ranking:
         version = index_version(session)
@@ -457,30 +608,46 @@ class KnowledgeIndex:
             return self._ranking
 
     def _build(self, session: Session, version: int) -> _Ranking:
-        rows = session.execute(
-            select(
-                KbPassage.article_id,
-                KbArticle.path,
-                KbArticle.title,
-                KbArticle.url,
-                KbArticle.tags,
-                KbPassage.heading,
-                KbPassage.text,
-            )
-            .join(KbArticle, KbArticle.id == KbPassage.article_id)
-            .order_by(KbArticle.path, KbPassage.position)
-        ).all()
-        if not rows:
-            return _Ranking(version, None)
-        corpus = []
-        passages = []
-        for article_id, path, title, url, tags, heading, text in rows:
+        passages = KnowledgeRepository(session).passages()
+        if not passages:
+            return _Ranking(version)
+        by_passage: list[list[str]] = []
+        by_article: dict[int, list[str]] = {}
+        for row in passages:
             # The title and tags say what every passage of the article is about.
-            about = " ".join([title, *(tags or []), heading or ""])
-            corpus.append(self.tokenize(f"{about}\n{text}"))
-            passages.append((article_id, path, title, url, heading, text))
-        bm25 = _lucene_bm25(corpus, k1=self.K1, b=self.B)
-        return _Ranking(version, bm25, passages, len(corpus))
+            about = self.tokenize(" ".join([row.title, *row.tags]))
+            text = self.tokenize(f"{row.heading or ''}\n{row.text}")
+            by_passage.append(about + text)
+            by_article.setdefault(row.article_id, about).extend(text)
+        return _Ranking(
+            version,
+            passages,
+            _corpus(by_passage, k1=self.K1, b=self.B),
+            _corpus(list(by_article.values()), k1=self.K1, b=self.B),
+            list(by_article),
+        )
+
+
+def _share(score: float, best_possible: float) -> float:
+    return min(1.0, score / best_possible) if best_possible > 0 else 0.0
+
+
+def _match(passage: IndexedPassage, score: float, confidence: float) -> Match:
+    return Match(
+        article_id=passage.article_id,
+        path=passage.path,
+        title=passage.title,
+        url=passage.url,
+        heading=passage.heading,
+        passage=passage.text,
+        score=score,
+        confidence=confidence,
+    )
+
+
+def _corpus(documents: list[list[str]], *, k1: float, b: float) -> _Corpus:
+    unknown = math.log(1 + (len(documents) + 0.5) / 0.5)
+    return _Corpus(_lucene_bm25(documents, k1=k1, b=b), unknown)
 
 
 def _lucene_bm25(corpus: list[list[str]], *, k1: float, b: float) -> Any:

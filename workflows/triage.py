@@ -321,36 +321,80 @@ def wait_on_requester(
 
 
 def _resolve(session: Session, desk: Desk, ticket: Ticket, action: TicketAction) -> Refusal | None:
-    changed = _transition(
+    return _mark_resolved(
         session,
         desk,
         ticket,
+        by=action.actor,
         at=action.at,
-        where=[Ticket.status.in_(ACTIVE_STATUSES)],
-        status=TicketStatus.RESOLVED.value,
-        resolved_at=action.at,
-        # Whoever resolves an unassigned ticket did the work: it counts as theirs.
-        assignee=func.coalesce(Ticket.assignee, action.actor),
-        claimed_at=func.coalesce(Ticket.claimed_at, action.at),
+        data={"via": action.via.value},
+        takes_it=True,
+    )
+
+
+def resolve_by_requester(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    by: str,
+    at: datetime,
+    via: Via = Via.SELF_SERVE,
+    data: dict[str, Any] | None = None,
+) -> Refusal | None:
+    """The requester says they have their answer (a knowledge-base article solved it). The ticket
+    is resolved like any other, but it is nobody's work: the requester never becomes its
+    assignee, and they were told in their own thread already, so no "resolved" notice."""
+    return _mark_resolved(
+        session,
+        desk,
+        ticket,
+        by=by,
+        at=at,
+        data={"via": via.value, **(data or {})},
+        takes_it=False,
+    )
+
+
+def _mark_resolved(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    by: str,
+    at: datetime,
+    data: dict[str, Any],
+    takes_it: bool,
+) -> Refusal | None:
+    """Every resolution: the SLA clock stops, the card shows it, CSAT is asked (when it is),
+    engineering hears the requester has an answer. `takes_it`: an agent resolving an unassigned
+    ticket did the work, so it counts as theirs (and the requester is told in the thread)."""
+    values: dict[str, Any] = {"status": TicketStatus.RESOLVED.value, "resolved_at": at}
+    if takes_it:
+        values["assignee"] = func.coalesce(Ticket.assignee, by)
+        values["claimed_at"] = func.coalesce(Ticket.claimed_at, at)
+    changed = _transition(
+        session, desk, ticket, at=at, where=[Ticket.status.in_(ACTIVE_STATUSES)], **values
     )
     if not changed:
         return _why_not_open(ticket) or Refusal.ALREADY_RESOLVED
-    _log(session, ticket, EventKind.RESOLVED, action)
-    post_thread_notice(session, ticket, "resolved", now=desk.clock.now(), actor=action.actor)
+    TicketRepository(session).log(ticket, EventKind.RESOLVED, at=at, actor=by, data=data)
+    if takes_it:
+        post_thread_notice(session, ticket, "resolved", now=desk.clock.now(), actor=by)
     refresh_card(session, ticket, now=desk.clock.now())
-    ask_for_feedback(session, desk, ticket, resolved_by=action.actor, at=action.at)
+    ask_for_feedback(session, desk, ticket, resolved_by=by, at=at)
     for escalation in EscalationRepository(session).for_ticket(
         ticket.id, states=LIVE_ESCALATION_STATES
     ):
         if escalation.kind == EscalationKind.ENGINEERING:
             # Engineering may still be on the bug: they hear the requester has an answer.
             post_in_engineering_thread(
-                session, escalation, "ticket_resolved", now=desk.clock.now(), author=action.actor
+                session, escalation, "ticket_resolved", now=desk.clock.now(), author=by
             )
         else:
             # The second line works in the ticket itself: resolving it is the second line's fix.
             escalation.state = EscalationState.FIXED.value
-            escalation.fixed_by, escalation.fixed_at = action.actor, action.at
+            escalation.fixed_by, escalation.fixed_at = by, at
     return None
 
 
