@@ -1,6 +1,8 @@
-"""The knowledge base's tables: indexed articles, their passages and the index's state.
+"""The knowledge base's tables: indexed articles, their passages, the index's state, and the
+answers offered to requesters.
 
-`KnowledgeRepository` holds every query the knowledge base makes. It flushes, never commits: the
+`KnowledgeRepository` holds every query the knowledge base makes, `SuggestionRepository` those of
+the suggestions. It flushes, never commits: the
 one commit is the caller's (`kb reindex`, the watcher job, a handler's unit of work).
 """
 
@@ -10,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import KbArticle, KbIndexState, KbPassage
+from storage.models import KbArticle, KbIndexState, KbPassage, KbSuggestion
 from storage.repositories import _insert_once
 
 INDEX_NAME = "kb"
@@ -159,3 +161,43 @@ class KnowledgeRepository:
         """Every indexed article as (id, path, title), by title then path: for pickers."""
         rows = self.session.execute(select(KbArticle.id, KbArticle.path, KbArticle.title)).all()
         return sorted(((r[0], r[1], r[2]) for r in rows), key=lambda r: (r[2].lower(), r[1]))
+
+
+class SuggestionRepository:
+    """Knowledge-base answers offered to requesters, and what they said of them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, suggestion_id: int) -> KbSuggestion | None:
+        return self.session.get(KbSuggestion, suggestion_id) if suggestion_id else None
+
+    def article(self, article_id: int) -> KbArticle | None:
+        return self.session.get(KbArticle, article_id)
+
+    def add(self, suggestion: KbSuggestion) -> KbSuggestion:
+        self.session.add(suggestion)
+        self.session.flush()
+        return suggestion
+
+    def bot_offered(self, ticket_id: int) -> bool:
+        """Whether the bot already offered answers for this ticket (one offer per question)."""
+        found = self.session.scalars(
+            select(KbSuggestion.id)
+            .where(KbSuggestion.ticket_id == ticket_id, KbSuggestion.suggested_by.is_(None))
+            .limit(1)
+        ).first()
+        return found is not None
+
+    def answer(self, suggestion: KbSuggestion, *, outcome: str, by: str, at: datetime) -> bool:
+        """One conditional UPDATE: only an unanswered suggestion takes a verdict, so a double
+        click or a retried request (even on another replica) finds it answered and changes
+        nothing. Afterwards `suggestion` shows what is now true."""
+        result = self.session.execute(
+            update(KbSuggestion)
+            .where(KbSuggestion.id == suggestion.id, KbSuggestion.outcome.is_(None))
+            .values(outcome=outcome, answered_by=by, answered_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(suggestion)
+        return bool(getattr(result, "rowcount", 0))

@@ -31,9 +31,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.knowledge import SuggestionRepository
 from storage.models import KbArticle, KbSuggestion, OutboxMessage, Ticket
 from storage.repositories import OutboxRepository, TicketRepository
 from templates.knowledge import article_draft, kb_notice, suggestion_message
@@ -172,8 +172,10 @@ def offer_answers(session: Session, desk: Desk, ticket: Ticket) -> KbSuggestion 
     kb = desk.config.knowledge_base
     if kb is None or not kb.suggest or ticket.issue_type == IssueType.FEATURE_REQUEST:
         return None
-    if not (ticket.description or "").strip() or _bot_offer_exists(session, ticket.id):
+    if not (ticket.description or "").strip():
         return None
+    if SuggestionRepository(session).bot_offered(ticket.id):
+        return None  # offered when the question came: a retry or a re-run offers nothing new
     matches = confident_matches(session, desk, ticket.description)
     if not matches:
         return None
@@ -215,15 +217,15 @@ def _offer(
     message: str | None = None,
 ) -> KbSuggestion:
     articles = [r.as_record() if isinstance(r, Match) else r for r in records]
-    suggestion = KbSuggestion(
-        ticket_id=ticket.id,
-        requester=ticket.requester,
-        articles=articles,
-        suggested_by=by,
-        suggested_at=at,
+    suggestion = SuggestionRepository(session).add(
+        KbSuggestion(
+            ticket_id=ticket.id,
+            requester=ticket.requester,
+            articles=articles,
+            suggested_by=by,
+            suggested_at=at,
+        )
     )
-    session.add(suggestion)
-    session.flush()
     data: dict[str, Any] = {
         "suggestion": suggestion.id,
         "articles": [a["path"] for a in articles],
@@ -248,13 +250,15 @@ def _offer(
 def answer_suggestion(session: Session, desk: Desk, answer: SuggestionAnswer) -> KbResult:
     """The requester's verdict on an offer (the first one stands); anyone else is told
     privately. "This solved it" resolves the ticket when it is still active."""
-    suggestion = session.get(KbSuggestion, answer.suggestion_id) if answer.suggestion_id else None
+    suggestion = SuggestionRepository(session).get(answer.suggestion_id)
     ticket = TicketRepository(session).get(suggestion.ticket_id) if suggestion else None
     if suggestion is None or ticket is None:
         return _tell_presser(session, desk, answer, KbRefusal.SUGGESTION_GONE, "")
     if suggestion.requester != answer.user:
         return _tell_presser(session, desk, answer, KbRefusal.NOT_REQUESTER, ticket.ref)
-    if not _record_outcome(session, suggestion, answer):
+    if not SuggestionRepository(session).answer(
+        suggestion, outcome=answer.outcome.value, by=answer.user, at=answer.at
+    ):
         return KbResult(True, ref=ticket.ref)  # answered already: the first verdict stands
     paths = [a.get("path") for a in suggestion.articles]
     solved = answer.outcome == SuggestionOutcome.SOLVED
@@ -362,7 +366,7 @@ def suggest_article(session: Session, desk: Desk, submission: ArticleSubmission)
         return KbResult(False, refusal or KbRefusal.NO_TICKET, f"#{request.ticket_id}")
     if submission.article_id is None:
         return KbResult(False, KbRefusal.NO_ARTICLE, ticket.ref)
-    article = session.get(KbArticle, submission.article_id)
+    article = SuggestionRepository(session).article(submission.article_id)
     if article is None or not article.passages:
         return KbResult(False, KbRefusal.ARTICLE_GONE, ticket.ref)
     message = (submission.message or "").strip()[:MAX_ARTICLE_MESSAGE] or None
@@ -547,7 +551,7 @@ def _tell_agent(
 
 def prepare_call(session: Session, config: DeskConfig, row: OutboxMessage) -> SlackCall | None:
     """The offer, rendered from the suggestion as it is now; None drops the row."""
-    suggestion = session.get(KbSuggestion, row.payload.get("_suggestion") or 0)
+    suggestion = SuggestionRepository(session).get(row.payload.get("_suggestion") or 0)
     ticket = TicketRepository(session).get(suggestion.ticket_id) if suggestion else None
     if suggestion is None or ticket is None:
         return None
@@ -587,7 +591,7 @@ def call_delivered(
     """The offer landed: its buttons are replaced there once answered."""
     if row.method != "chat.postMessage":
         return None
-    suggestion = session.get(KbSuggestion, row.payload.get("_suggestion") or 0)
+    suggestion = SuggestionRepository(session).get(row.payload.get("_suggestion") or 0)
     if suggestion is not None:
         suggestion.channel = response.get("channel") or suggestion.channel
         suggestion.ts = response.get("ts") or suggestion.ts
@@ -625,30 +629,3 @@ def _agent_message(session: Session, suggestion: KbSuggestion) -> str | None:
             message = data.get("message")
             return message if isinstance(message, str) else None
     return None
-
-
-# --- storage of suggestions (one aggregate; candidates for a KbSuggestionRepository) ----------
-
-
-def _bot_offer_exists(session: Session, ticket_id: int) -> bool:
-    return (
-        session.scalars(
-            select(KbSuggestion.id)
-            .where(KbSuggestion.ticket_id == ticket_id, KbSuggestion.suggested_by.is_(None))
-            .limit(1)
-        ).first()
-        is not None
-    )
-
-
-def _record_outcome(session: Session, suggestion: KbSuggestion, answer: SuggestionAnswer) -> bool:
-    """One conditional UPDATE: only an unanswered suggestion takes a verdict, so a double click
-    or a retried request (even on another replica) finds it answered and changes nothing."""
-    result = session.execute(
-        update(KbSuggestion)
-        .where(KbSuggestion.id == suggestion.id, KbSuggestion.outcome.is_(None))
-        .values(outcome=answer.outcome.value, answered_by=answer.user, answered_at=answer.at)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(suggestion)
-    return bool(getattr(result, "rowcount", 0))
