@@ -224,8 +224,20 @@ def file_feature_request(
         return None
     if FeatureRequestRepository(session).link_for_ticket(ticket.id) is not None:
         return Filed.ALREADY
+    tickets = TicketRepository(session)
+    if tickets.events_of_kind(ticket.id, EventKind.FEATURE_REQUEST_OFFERED):
+        # Offered already (a double click on Feature request, or Slack's retry of it): the
+        # offer in the room still stands, with its buttons.
+        return Filed.OFFERED
     candidates = similar_requests(session, ticket)
     if candidates:
+        tickets.log(
+            ticket,
+            EventKind.FEATURE_REQUEST_OFFERED,
+            at=at,
+            actor=by,
+            data={"candidates": [request.ref for request in candidates]},
+        )
         # The offer is rendered when sent (counts and statuses as they are then), in the room
         # as it is then: a /support ticket's thread exists once its card, owed before, landed.
         OutboxRepository(session).enqueue(

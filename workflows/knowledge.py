@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -50,7 +51,9 @@ logger = logging.getLogger(__name__)
 DRAFTS_FOLDER = "drafts"  # Save as article writes here; drafts are never suggested
 MAX_ARTICLE_BYTES = 512 * 1024
 PASSAGE_CHARS = 700  # paragraphs are gathered into passages up to about this size
-MAX_TITLE = 300
+MAX_TITLE = 300  # kb_articles.title
+MAX_HEADING = 300  # kb_passages.heading
+MAX_URL = 500  # kb_articles.url
 
 # English words that carry no meaning for search, plus the courtesies and fillers questions come
 # wrapped in ("quick question", "is it possible", "thanks in advance").
@@ -195,6 +198,8 @@ def parse_article(path: str, raw: bytes) -> Article | ArticleProblem:
     url = meta.get("url")
     if url is not None and not (isinstance(url, str) and re.match(r"https?://\S+$", url)):
         return ArticleProblem(path, "url must be an http(s) address")
+    if url is not None and len(url) > MAX_URL:
+        return ArticleProblem(path, f"url is longer than {MAX_URL} characters")
     body = "\n".join(lines).strip()
     passages = tuple(split_passages(body, title=title))
     if not passages:
@@ -244,7 +249,7 @@ def split_passages(body: str, *, title: str) -> Iterable[Passage]:
         found = None if fenced else _HEADING.match(line.strip())
         if found:
             yield from end_section()
-            heading = found.group(2).strip()
+            heading = found.group(2).strip()[:MAX_HEADING]
         elif not line.strip() and not fenced:
             end_paragraph()
         else:
@@ -292,15 +297,29 @@ def fingerprint(folder: Path) -> str:
 
 
 def _markdown_files(folder: Path) -> list[Path]:
+    """The folder's articles (not drafts, not hidden). A folder that can't be listed raises
+    OSError: read as empty, it would remove every article from the index (pathlib's rglob
+    swallows PermissionError, so the walk is os.walk's, told to raise)."""
     if not folder.is_dir():
         return []
+
+    def refuse(error: OSError) -> None:
+        raise error
+
     found = []
-    for file in folder.rglob("*.md"):
-        parts = file.relative_to(folder).parts
-        if any(part.startswith(".") for part in parts) or parts[0] == DRAFTS_FOLDER:
-            continue
-        if file.is_file():
-            found.append(file)
+    for root, folders, files in os.walk(folder, onerror=refuse):
+        here = Path(root)
+        top = here == folder
+        folders[:] = [
+            name
+            for name in folders
+            if not name.startswith(".") and not (top and name == DRAFTS_FOLDER)
+        ]
+        found.extend(
+            here / name
+            for name in files
+            if name.endswith(".md") and not name.startswith(".") and (here / name).is_file()
+        )
     return sorted(found)
 
 

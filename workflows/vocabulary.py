@@ -91,6 +91,7 @@ class EventKind(StrEnum):
     SUGGESTION_UNHELPFUL = "suggestion_unhelpful"  # "I still need help"
     ARTICLE_SAVED = "article_saved"  # Save as article wrote a draft from the ticket
     FEATURE_REQUEST_FILED = "feature_request_filed"  # on the board (a new card, or linked)
+    FEATURE_REQUEST_OFFERED = "feature_request_offered"  # look-alikes offered to the agents
     FEATURE_REQUEST_SHIPPED = "feature_request_shipped"  # its request shipped; requester told
 
 
