@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from handlers.deps import Deps
 from handlers.edit import open_view
-from handlers.payloads import action_time, view_values
+from handlers.payloads import action_time, pressed_where, view_values
 from templates.csat import RATING_ACTIONS, build_comment_modal, csat_notice
 from templates.ids import ActionId, BlockId, CallbackId
 from workflows.csat import (
@@ -103,7 +103,7 @@ def csat_answer(body: dict[str, Any]) -> CsatAnswer | None:
     survey_id, _, rating = str(raw).partition(":")
     if not _SURVEY_ID.fullmatch(survey_id) or rating not in set(CsatRating):
         return None
-    channel, thread_ts = _pressed_where(body)
+    channel, thread_ts = pressed_where(body)
     return CsatAnswer(
         survey_id=int(survey_id),
         rating=CsatRating(rating),
@@ -119,18 +119,10 @@ def comment_request(body: dict[str, Any]) -> CommentRequest | None:
     raw = str((body.get("actions") or [{}])[0].get("value") or "")
     if not _SURVEY_ID.fullmatch(raw):
         return None
-    channel, thread_ts = _pressed_where(body)
+    channel, thread_ts = pressed_where(body)
     return CommentRequest(
         survey_id=int(raw),
         user=(body.get("user") or {}).get("id", ""),
         reply_channel=channel,
         reply_thread_ts=thread_ts,
     )
-
-
-def _pressed_where(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The channel and thread of the pressed message, to answer someone there privately."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    return channel, message.get("thread_ts") or message.get("ts")

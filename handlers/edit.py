@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
-from handlers.payloads import view_values
+from handlers.payloads import pressed_where, view_values
 from storage.models import Ticket
 from templates.edit_modal import NOT_SET, build_edit_modal, build_note_modal, edit_refusal
 from templates.ids import ActionId, BlockId, CallbackId
@@ -234,17 +234,14 @@ def modal_request(
     raw = raw.split(":", 1)[-1]
     if not re.fullmatch(r"[0-9]{1,9}", raw):
         return None
-    container = body.get("container") or {}
-    in_view = container.get("type") == "view"  # App Home: answers go to the DM
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    reply_channel, reply_thread_ts = pressed_where(body)  # App Home: answers go to the DM
     return ModalRequest(
         form=form,
         ticket_id=int(raw),
         user=(body.get("user") or {}).get("id", ""),
         user_is_external=actor_is_external(body, home_team=home_team),
-        reply_channel=None if in_view else channel,
-        reply_thread_ts=None if in_view else (message.get("thread_ts") or message.get("ts")),
+        reply_channel=reply_channel,
+        reply_thread_ts=reply_thread_ts,
     )
 
 

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.deps import Deps
 from handlers.edit import actor_is_external, open_view
-from handlers.payloads import action_time, selected_value, view_values
+from handlers.payloads import action_time, pressed_where, selected_value, view_values
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.knowledge import article_options, build_suggest_modal, parse_article_choice
 from workflows.deflection import (
@@ -180,15 +180,14 @@ def suggestion_answer(body: dict[str, Any]) -> SuggestionAnswer | None:
     raw = str(action.get("value") or "")
     if outcome is None or not _ID.fullmatch(raw):
         return None
-    container = body.get("container") or {}
-    message = body.get("message") or {}
+    reply_channel, reply_thread_ts = pressed_where(body)
     return SuggestionAnswer(
         suggestion_id=int(raw),
         outcome=outcome,
         user=(body.get("user") or {}).get("id", ""),
         at=action_time(body),
-        reply_channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
-        reply_thread_ts=message.get("thread_ts") or message.get("ts"),
+        reply_channel=reply_channel,
+        reply_thread_ts=reply_thread_ts,
     )
 
 
@@ -197,16 +196,13 @@ def kb_request(body: dict[str, Any], *, home_team: str | None) -> KbRequest | No
     raw = str((body.get("actions") or [{}])[0].get("value") or "")
     if not _ID.fullmatch(raw):
         return None
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    in_view = container.get("type") == "view"  # App Home: answers go to the DM
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    reply_channel, reply_thread_ts = pressed_where(body)  # App Home: answers go to the DM
     return KbRequest(
         ticket_id=int(raw),
         user=(body.get("user") or {}).get("id", ""),
         user_is_external=actor_is_external(body, home_team=home_team),
-        reply_channel=None if in_view else channel,
-        reply_thread_ts=None if in_view else (message.get("thread_ts") or message.get("ts")),
+        reply_channel=reply_channel,
+        reply_thread_ts=reply_thread_ts,
     )
 
 

@@ -99,6 +99,17 @@ def intake_answers(view: dict[str, Any]) -> IntakeAnswers:
     )
 
 
+def pressed_where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The channel and thread of the pressed message, to answer the presser privately there;
+    (None, None) for a press in a view (App Home, a modal): the answer goes to their DM."""
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return None, None
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    return channel, message.get("thread_ts") or message.get("ts")
+
+
 def action_time(body: dict[str, Any]) -> datetime:
     """When the person pressed: the action's `action_ts` (Slack's clock, not ours)."""
     actions = body.get("actions") or [{}]
@@ -114,8 +125,9 @@ def ticket_action_from_block_action(
     action = (body.get("actions") or [{}])[0]
     user = body.get("user") or {}
     container = body.get("container") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     message = body.get("message") or {}
+    reply_channel, reply_thread_ts = pressed_where(body)
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     in_view = container.get("type") == "view"
     raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     raw = raw.split(":", 1)[-1]
@@ -133,7 +145,7 @@ def ticket_action_from_block_action(
         via=Via.HOME if in_view else Via.BUTTON,
         actor_is_external=bool(home_team and user_team and user_team != home_team),
         target=action.get("selected_user"),
-        reply_channel=None if in_view else channel,
-        reply_thread_ts=None if in_view else (message.get("thread_ts") or message.get("ts")),
+        reply_channel=reply_channel,
+        reply_thread_ts=reply_thread_ts,
     )
     return parsed, pressed_on

@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session
 from storage.models import CsatSurvey, OutboxMessage, Ticket
 from storage.repositories import CsatRepository, OutboxRepository, TicketRepository
 from templates.csat import csat_alert, csat_message, csat_notice
-from workflows.delivery import CHANNEL_UNREACHABLE, Purpose, SlackCall, tell_privately
+from workflows.delivery import (
+    CHANNEL_UNREACHABLE,
+    Purpose,
+    SlackCall,
+    requester_thread,
+    tell_privately,
+)
 from workflows.desk import Desk
 from workflows.vocabulary import CsatRating
 
@@ -351,14 +357,10 @@ def _where_to_ask(
 ) -> tuple[str | None, str | None]:
     """The requester's thread (the one they read the answers in), or their DM."""
     if ticket.bridged:
-        # The customer's own thread, never the triage card's.
-        if ticket.source_channel and ticket.thread_ts:
-            return ticket.source_channel, ticket.thread_ts
-        return None, None
+        return requester_thread(ticket)  # the customer's own thread, never a DM
     if by_dm:
         return survey.requester, None
-    channel = ticket.source_channel or ticket.card_channel
-    thread_ts = ticket.thread_ts or ticket.card_ts
+    channel, thread_ts = requester_thread(ticket)
     if channel and thread_ts:
         return channel, thread_ts
     return survey.requester, None  # no thread to answer in: a DM (chat.postMessage to a user)

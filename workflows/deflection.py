@@ -38,7 +38,7 @@ from storage.models import KbArticle, KbSuggestion, OutboxMessage, Ticket
 from storage.repositories import OutboxRepository, TicketRepository
 from templates.knowledge import article_draft, kb_notice, suggestion_message
 from workflows.agents import is_agent
-from workflows.delivery import Purpose, SlackCall, tell_privately
+from workflows.delivery import Purpose, SlackCall, requester_thread, tell_privately
 from workflows.desk import Desk
 from workflows.knowledge import DRAFTS_FOLDER, Match
 from workflows.sla import first_response
@@ -570,7 +570,7 @@ def prepare_call(session: Session, config: DeskConfig, row: OutboxMessage) -> Sl
         )
     if ticket.merged_into_id is not None or ticket.status not in ACTIVE_STATUSES:
         return None  # answered (or merged away) before the offer went out: it helps nobody now
-    channel, thread_ts = _requester_thread(ticket)
+    channel, thread_ts = requester_thread(ticket)
     if channel is None or thread_ts is None:
         return None
     return SlackCall(
@@ -607,14 +607,6 @@ def call_failed(session: Session, row: OutboxMessage, error: str) -> SlackCall |
         error,
     )
     return None
-
-
-def _requester_thread(ticket: Ticket) -> tuple[str | None, str | None]:
-    """Where the requester reads: a customer's own thread (never the triage card's), else the
-    question's thread, or a /support ticket's card (its root once delivered)."""
-    if ticket.bridged:
-        return ticket.source_channel, ticket.thread_ts
-    return ticket.source_channel or ticket.card_channel, ticket.thread_ts or ticket.card_ts
 
 
 def _agent_message(session: Session, suggestion: KbSuggestion) -> str | None:

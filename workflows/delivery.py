@@ -483,6 +483,20 @@ def room_of(ticket: Ticket) -> tuple[str | None, str | None]:
     return ticket.source_channel or ticket.card_channel, ticket.thread_ts or ticket.card_ts
 
 
+def requester_thread(ticket: Ticket) -> tuple[str | None, str | None]:
+    """Where the requester reads about their ticket: a customer's own thread (never the triage
+    card's), else the question's thread, or a /support ticket's card (its root once delivered).
+    (None, None) while there is no such thread."""
+    if ticket.bridged:
+        channel, thread_ts = ticket.source_channel, ticket.thread_ts
+    else:
+        channel = ticket.source_channel or ticket.card_channel
+        thread_ts = ticket.thread_ts or ticket.card_ts
+    if channel and thread_ts:
+        return channel, thread_ts
+    return None, None
+
+
 def _charts_after_digest(row: OutboxMessage, response: dict[str, Any]) -> SlackCall:
     """The digest is posted: the same row now uploads its charts into the digest's thread, so
     they stay with it whatever else the channel gets meanwhile (another digest due at the same
@@ -763,8 +777,7 @@ class DeliveryHooks:
         )
 
     def _thread_notice(self, ticket: Ticket, row: OutboxMessage) -> SlackCall | None:
-        channel = ticket.source_channel or ticket.card_channel
-        thread_ts = ticket.thread_ts or ticket.card_ts
+        channel, thread_ts = requester_thread(ticket)
         if not channel or not thread_ts:
             return None
         notice = row.payload["_notice"]

@@ -45,7 +45,14 @@ from templates.feature_requests import (
     shipped_message,
 )
 from workflows.agents import is_agent
-from workflows.delivery import CHANNEL_UNREACHABLE, Purpose, SlackCall, room_of, tell_privately
+from workflows.delivery import (
+    CHANNEL_UNREACHABLE,
+    Purpose,
+    SlackCall,
+    requester_thread,
+    room_of,
+    tell_privately,
+)
 from workflows.desk import Desk
 from workflows.vocabulary import EventKind, FeatureRequestStatus, IssueType, Via
 
@@ -726,7 +733,7 @@ def _shipped_call(session: Session, row: OutboxMessage) -> SlackCall | None:
     # A customer reads their own words back, never the title another requester wrote.
     asked_for = title_from(ticket.description, fallback="") if ticket.bridged else request.title
     message = shipped_message(ref=ticket.ref, title=asked_for, release_note=note)
-    channel, thread_ts = _requester_thread(ticket)
+    channel, thread_ts = requester_thread(ticket)
     if row.payload.get("_dm") and not ticket.bridged:
         channel, thread_ts = link.requester, None
     elif channel is None:
@@ -743,17 +750,3 @@ def _shipped_call(session: Session, row: OutboxMessage) -> SlackCall | None:
     if thread_ts:
         payload["thread_ts"] = thread_ts
     return SlackCall("chat.postMessage", payload)
-
-
-def _requester_thread(ticket: Ticket) -> tuple[str | None, str | None]:
-    """Where the requester reads about their ticket: a customer's own thread (never the triage
-    card's); an internal ticket's source thread, or its card's thread (/support tickets)."""
-    if ticket.bridged:
-        if ticket.source_channel and ticket.thread_ts:
-            return ticket.source_channel, ticket.thread_ts
-        return None, None
-    channel = ticket.source_channel or ticket.card_channel
-    thread_ts = ticket.thread_ts or ticket.card_ts
-    if channel and thread_ts:
-        return channel, thread_ts
-    return None, None
