@@ -14,8 +14,9 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.settings import Settings
     from storage.db import SessionFactory
+    from workflows.clock import Clock
     from workflows.desk import Desk
 
 EXIT_PROBLEMS = 1
@@ -59,8 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "digest": _digest,
         "kb": _kb,
     }[args.command]
+    from workflows.clock import SystemClock
+
     try:
-        return handler(settings, args)
+        # The one wall clock of the process: every command reads the time from it.
+        return handler(settings, args, SystemClock())
     except KeyboardInterrupt:
         return 130
 
@@ -114,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write the weekly charts (default: a new temp folder)",
     )
+    demo.add_argument(
+        "--today",
+        type=_date,
+        help="the day the scripted week starts (YYYY-MM-DD; default: today in the demo's zone)",
+    )
     return parser
 
 
@@ -124,6 +134,13 @@ def _iso(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or date-time") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _local_iso(text: str) -> datetime:
@@ -151,7 +168,7 @@ def _load_config_or_exit(path: str) -> DeskConfig:
     raise SystemExit(EXIT_BAD_CONFIG)
 
 
-def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+def _migrate(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from storage.db import create_db_engine
     from storage.migrate import upgrade_schema
 
@@ -167,7 +184,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_config(settings: Settings, args: argparse.Namespace) -> int:
+def _check_config(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from bot.config import ConfigFileError, ConfigInvalid, load_config
 
     try:
@@ -188,7 +205,7 @@ def _check_config(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(settings: Settings, args: argparse.Namespace) -> int:
+def _export(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     """Tickets (default) or, `--kind feature-requests`, the board's requests, created in the
     period, as CSV or JSON lines on stdout."""
     from storage.db import create_db_engine, create_session_factory
@@ -209,7 +226,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
                 records = feature_request_records(session, since=args.since, until=args.until)
             else:
                 records = export_records(
-                    session, since=args.since, until=args.until, now=datetime.now(UTC)
+                    session, since=args.since, until=args.until, now=clock.now()
                 )
             if args.format == "csv" and requests:
                 write_csv(
@@ -232,7 +249,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _kb(settings: Settings, args: argparse.Namespace) -> int:
+def _kb(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     """`kb reindex`: read the knowledge-base folder into the database; every serve process
     picks the new index up on its next search. Exit 1 when a file could not be indexed."""
     from pathlib import Path
@@ -254,7 +271,7 @@ def _kb(settings: Settings, args: argparse.Namespace) -> int:
     try:
         upgrade_schema(engine)
         with create_session_factory(engine).begin() as session:
-            report = reindex(session, folder, now=datetime.now(UTC))
+            report = reindex(session, folder, now=clock.now())
     except FolderMissing:
         print(f"error: knowledge_base.path: folder {folder} does not exist", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -273,7 +290,7 @@ def _kb(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if report.problems else 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from bot.runtime import build_runtime
     from bot.scheduler import build_scheduler
     from storage.migrate import upgrade_schema
@@ -294,6 +311,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         api_url=settings.api_url,
         bot_token=settings.bot_token,
         signing_secret=settings.signing_secret or "",
+        clock=clock,
     )
     try:
         upgrade_schema(runtime.engine)
@@ -339,7 +357,7 @@ def _serve_http(runtime: Runtime, port: int) -> None:
             raise
 
 
-def _sla_check(settings: Settings, args: argparse.Namespace) -> int:
+def _sla_check(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     """One sweep now; its alerts are delivered before the command returns (or stay queued for
     `serve` when Slack can't be reached)."""
     from bot.scheduler import replica_name
@@ -349,7 +367,7 @@ def _sla_check(settings: Settings, args: argparse.Namespace) -> int:
         print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
         return EXIT_BAD_CONFIG
     config = _load_config_or_exit(settings.config_path)
-    with _one_shot_runtime(settings, config) as runtime:
+    with _one_shot_runtime(settings, config, clock) as runtime:
         result = run_sla_sweep(
             runtime.session_factory, runtime.desk, replica=replica_name(), claim=False
         )
@@ -364,7 +382,7 @@ def _sla_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _digest(settings: Settings, args: argparse.Namespace) -> int:
+def _digest(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     """`digest weekly|sla|csat`: build the digest of the period that just ended (or the one
     given) and post it, or print it (`--dry-run`); `--charts DIR` also writes the weekly charts."""
     from workflows.reports import Period, last_week
@@ -377,7 +395,7 @@ def _digest(settings: Settings, args: argparse.Namespace) -> int:
     if config.digests is None and not args.dry_run:
         print("error: no digests channel in the config (digests: {channel: C…})", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    now = datetime.now(UTC)
+    now = clock.now()
     if args.kind == "sla" or args.since or args.until:
         # A date or time without an offset is the desk's (its days are local days).
         until = _in_zone(args.until, config.tz) if args.until else now
@@ -391,7 +409,7 @@ def _digest(settings: Settings, args: argparse.Namespace) -> int:
     if period.since >= period.until:
         print("error: --since must be before --until", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    with _one_shot_runtime(settings, config) as runtime:
+    with _one_shot_runtime(settings, config, clock) as runtime:
         with runtime.session_factory.begin() as session:
             printed = _build_digest(session, runtime.desk, args, period)
         if printed is not None:
@@ -458,13 +476,14 @@ class _OneShot:
 
 
 @contextlib.contextmanager
-def _one_shot_runtime(settings: Settings, config: DeskConfig) -> Iterator[_OneShot]:
+def _one_shot_runtime(
+    settings: Settings, config: DeskConfig, clock: Clock
+) -> Iterator[_OneShot]:
     """The database upgraded and the outbox ready; the outbox is delivered by the caller."""
     from bot.outbox import Dispatcher
     from bot.slack_client import outbox_client
     from storage.db import create_db_engine, create_session_factory
     from storage.migrate import upgrade_schema
-    from workflows.clock import SystemClock
     from workflows.delivery import DeliveryHooks
     from workflows.desk import Desk
 
@@ -475,7 +494,6 @@ def _one_shot_runtime(settings: Settings, config: DeskConfig) -> Iterator[_OneSh
         except Exception as exc:
             print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
             raise SystemExit(EXIT_PROBLEMS) from None
-        clock = SystemClock()
         session_factory = create_session_factory(engine)
         client = outbox_client(settings.bot_token or "", settings.api_url)
         dispatcher = Dispatcher(session_factory, client, DeliveryHooks(config, clock), clock)
@@ -484,10 +502,11 @@ def _one_shot_runtime(settings: Settings, config: DeskConfig) -> Iterator[_OneSh
         engine.dispose()
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+def _demo(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.demo import DEMO_CONFIG, run_demo
 
-    return run_demo(database_url=args.database, out=sys.stdout, charts=args.charts)
+    today = args.today or clock.now().astimezone(ZoneInfo(DEMO_CONFIG["timezone"])).date()
+    return run_demo(database_url=args.database, out=sys.stdout, charts=args.charts, today=today)
 
 
 def _readable(message: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,7 +30,7 @@ from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
 from templates.render import terminal_text
 from templates.sla import plain_dates, sla_digest_message
-from workflows.clock import ShiftedClock
+from workflows.clock import ManualClock
 from workflows.export import export_records
 from workflows.knowledge import reindex
 from workflows.schedule import run_csat_digest, run_sla_sweep, run_weekly_digest
@@ -107,6 +107,11 @@ PEOPLE = {
 # temporary folder (Save as article writes its draft there).
 SAMPLE_KB = Path(__file__).resolve().parent / "sample_kb"
 SHIPPED_NEWS = "Good news: the feature you asked for in"
+# How a morning goes: the demo starts at 09:00, a few minutes pass between steps and a minute
+# before each thing someone does, so response times read like real ones rather than "0s".
+DEMO_START_HOUR = 9
+STEP_GAP_MINUTES = 3
+ACTION_GAP_MINUTES = 1
 
 
 class Demo:
@@ -116,10 +121,12 @@ class Demo:
         standin: SlackStandin,
         slack: SlackDriver,
         out: TextIO,
-        clock: ShiftedClock | None = None,
+        clock: ManualClock,
     ):
         self.runtime = runtime
-        self.clock = clock or ShiftedClock()
+        # The desk's, Slack's and the driver's one clock: it moves only when the script says
+        # time passes, so the figures read like a morning's.
+        self.clock = clock
         self.standin = standin
         self.slack = slack
         self.out = out
@@ -132,12 +139,18 @@ class Demo:
         print(text, file=self.out)
 
     def step(self, title: str) -> None:
+        self.pause(minutes=STEP_GAP_MINUTES)
         self.say()
         self.say(f"── {title}")
+
+    def pause(self, *, minutes: float) -> None:
+        """Time passes before the next thing someone does (people take a moment to act)."""
+        self.clock.advance(timedelta(minutes=minutes))
 
     def person_posts(
         self, user: str, channel: str, text: str, *, thread_ts: str | None = None
     ) -> str:
+        self.pause(minutes=ACTION_GAP_MINUTES)
         ts = self.standin.seed_message(channel, user=user, text=text, thread_ts=thread_ts)
         where = _where(channel) + (" (in the thread)" if thread_ts else "")
         self.say(f"   {PEOPLE[user]} in {where}: “{text}”")
@@ -170,6 +183,7 @@ class Demo:
 
     def react(self, user: str, reaction: str, *, channel: str, ts: str, author: str) -> None:
         """Someone adds an emoji to a message, as Slack reports it."""
+        self.pause(minutes=ACTION_GAP_MINUTES)
         self.timed_event(
             self.slack.reaction_event(
                 user=user,
@@ -183,6 +197,7 @@ class Demo:
 
     def press(self, user: str, ticket: Ticket, action_id: str, *, quiet: bool = False) -> None:
         """Press a button on the ticket's card, as Slack would send it."""
+        self.pause(minutes=ACTION_GAP_MINUTES)
         card = next(
             m for m in self.standin.messages(ticket.card_channel or "") if m["ts"] == ticket.card_ts
         )
@@ -203,6 +218,7 @@ class Demo:
 
     def press_escalation(self, user: str, escalation_id: int, action_id: str) -> None:
         """Press a button on an escalation's card in its engineering channel."""
+        self.pause(minutes=ACTION_GAP_MINUTES)
         with self.runtime.session_factory.begin() as session:
             escalation = EscalationRepository(session).get(escalation_id)
             assert escalation is not None and escalation.channel
@@ -223,11 +239,9 @@ class Demo:
         self._seen = len(self.standin.calls())
 
     def move_to(self, moment: datetime) -> None:
-        """Jump ahead to `moment`: the desk's clock and Slack's together."""
-        delta = moment - self.clock.now()
-        if delta > timedelta(0):
-            self.clock.advance(delta)
-            self.standin.skip_ahead(delta.total_seconds())
+        """Jump ahead to `moment` (the desk's clock is Slack's too)."""
+        if moment > self.clock.now():
+            self.clock.set(moment)
 
     def report_bot(self) -> None:
         calls = self.standin.calls()
@@ -306,12 +320,16 @@ def demo_config(today: date, kb: Path | None = None) -> dict[str, Any]:
     return config
 
 
-def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None) -> int:
-    today = datetime.now(ZoneInfo(DEMO_CONFIG["timezone"])).date()
+def run_demo(
+    *, database_url: str | None, out: TextIO, today: date, charts: str | None = None
+) -> int:
+    """The scripted morning starts at 09:00 on `today` in the demo desk's zone."""
+    tz = ZoneInfo(DEMO_CONFIG["timezone"])
+    clock = ManualClock(datetime.combine(today, clock_time(DEMO_START_HOUR), tz).astimezone(UTC))
     charts_dir = Path(charts) if charts else Path(tempfile.mkdtemp(prefix="supportbot-charts-"))
     with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        with SlackStandin() as standin:
+        with SlackStandin(clock=clock) as standin:
             for channel, name in CHANNELS.items():
                 standin.add_channel(channel, name=name, is_ext_shared=channel in SHARED_CHANNELS)
             for user, name in PEOPLE.items():
@@ -321,7 +339,6 @@ def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None
                     real_name=name,
                     team_id=CUSTOMER_TEAMS.get(user),
                 )
-            clock = ShiftedClock()
             kb = Path(tmp) / "kb"
             shutil.copytree(SAMPLE_KB, kb)
             runtime = build_runtime(
@@ -341,7 +358,10 @@ def run_demo(*, database_url: str | None, out: TextIO, charts: str | None = None
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()
             slack = SlackDriver(
-                f"http://127.0.0.1:{server.effective_port}/slack/events", SIGNING_SECRET
+                f"http://127.0.0.1:{server.effective_port}/slack/events",
+                SIGNING_SECRET,
+                clock=clock,
+                next_ts=standin.next_ts,
             )
             try:
                 play(Demo(runtime, standin, slack, out, clock), charts_dir=charts_dir)
@@ -676,7 +696,6 @@ def play_sla(demo: Demo) -> None:
     say(f"   {asked.ref} is {asked.status}; the card says: {_clock_text(demo, asked)}")
     paused_due = asked.resolution_due_at
     demo.clock.advance(timedelta(minutes=30))
-    demo.standin.skip_ahead(30 * 60)
     say("   Thirty minutes later Bob answers in the thread")
     demo.person_posts(
         "U0BOB", "C0HELP", "All of them, since this morning.", thread_ts=asked.card_ts
@@ -701,7 +720,6 @@ def play_sla(demo: Demo) -> None:
 def later(demo: Demo, *, minutes: int) -> None:
     """Time passes (the desk's clock and Slack's), then the minute's SLA sweep runs."""
     demo.clock.advance(timedelta(minutes=minutes))
-    demo.standin.skip_ahead(minutes * 60)
     demo.say(f"   … {minutes} minute{'s' if minutes != 1 else ''} later, the SLA sweep runs")
     result = run_sla_sweep(demo.runtime.session_factory, demo.runtime.desk, replica="demo")
     again = run_sla_sweep(demo.runtime.session_factory, demo.runtime.desk, replica="other")
@@ -930,6 +948,7 @@ def _press_in_thread(demo: Demo, user: str, channel: str, thread_ts: str, action
         for block in message.get("blocks", []):
             for element in block.get("elements", []):
                 if element.get("action_id") == action_id:
+                    demo.pause(minutes=2 * ACTION_GAP_MINUTES)  # reading what the bot said
                     say_who = PEOPLE.get(user, user).split(" (")[0]
                     label = element.get("text", {}).get("text", action_id)
                     demo.say(f"   {say_who} presses {label}")

@@ -14,7 +14,7 @@ from bot.outbox import Dispatcher
 from bot.slack_client import interactive_client, outbox_client
 from handlers.deps import Deps
 from storage.db import SessionFactory, create_db_engine, create_session_factory
-from workflows.clock import Clock, SystemClock
+from workflows.clock import Clock
 from workflows.delivery import DeliveryHooks
 from workflows.desk import Desk
 
@@ -39,11 +39,10 @@ def build_runtime(
     api_url: str,
     bot_token: str,
     signing_secret: str,
-    clock: Clock | None = None,
+    clock: Clock,
     engine: Engine | None = None,
     client: WebClient | None = None,
 ) -> Runtime:
-    clock = clock or SystemClock()
     engine = engine or create_db_engine(database_url)
     session_factory = create_session_factory(engine)
     desk = Desk(config=config, clock=clock)

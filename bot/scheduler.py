@@ -33,6 +33,8 @@ def build_scheduler(runtime: Runtime, *, replica: str | None = None) -> Backgrou
     config = runtime.desk.config
     replica = replica or replica_name()
     scheduler = BackgroundScheduler(timezone=config.tz)
+    # APScheduler schedules on the wall clock (its triggers compare with it); the jobs themselves
+    # read the desk's clock.
     now = datetime.now(UTC)
     common = {"coalesce": True, "max_instances": 1}
 

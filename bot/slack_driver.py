@@ -10,10 +10,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
+
+from workflows.clock import Clock, SystemClock, datetime_to_slack_ts
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,27 @@ class SlackDriver:
         team_id: str = "T0DESK",
         app_id: str = "A0DESK",
         bot_user_id: str = "U0BOT",
+        clock: Clock | None = None,
+        next_ts: Callable[[], str] | None = None,
     ) -> None:
         self.url = url
+        # Slack's clock for the times inside payloads (`event_time`, `event_ts`, `action_ts`);
+        # signatures keep the wall clock, which is what the app checks them against. `next_ts`
+        # (the stand-in's) makes every time Slack stamps unique and ordered with its messages',
+        # as Slack's are, even while the clock stands still.
+        self.clock: Clock = clock or SystemClock()
+        self._next_ts = next_ts
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.app_id = app_id
         self.bot_user_id = bot_user_id
         self._ids = itertools.count(1)
+
+    def now_ts(self) -> str:
+        """Slack's "now" as a ts, for the times Slack stamps on what it sends."""
+        if self._next_ts is not None:
+            return self._next_ts()
+        return datetime_to_slack_ts(self.clock.now())
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -98,7 +115,7 @@ class SlackDriver:
             "event": event,
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(self._ids):08d}",
-            "event_time": int(time.time()),
+            "event_time": int(self.clock.now().timestamp()),
             "authorizations": [
                 {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True}
             ],
@@ -175,7 +192,7 @@ class SlackDriver:
             "user": user,
             "channel": f"D{user[1:]}",
             "tab": tab,
-            "event_ts": f"{time.time():.6f}",
+            "event_ts": self.now_ts(),
         }
 
     # --- slash commands, shortcuts, modals ----------------------------------------------------
@@ -216,7 +233,7 @@ class SlackDriver:
             {
                 "type": "message_action",
                 "token": "legacy-verification-token",
-                "action_ts": f"{time.time():.6f}",
+                "action_ts": self.now_ts(),
                 "team": {"id": self.team_id, "domain": "desk"},
                 "user": {"id": user, "team_id": self.team_id, "name": user.lower()},
                 "channel": {"id": channel, "name": "channel"},
@@ -249,7 +266,7 @@ class SlackDriver:
             "action_id": action_id,
             "block_id": block_id,
             "type": state.get("type"),
-            "action_ts": f"{time.time():.6f}",
+            "action_ts": self.now_ts(),
         }
         if "selected_option" in state:
             action["selected_option"] = state["selected_option"]
@@ -288,7 +305,7 @@ class SlackDriver:
             "action_id": action_id,
             "block_id": block_id,
             "type": "button",
-            "action_ts": action_ts or f"{time.time():.6f}",
+            "action_ts": action_ts or self.now_ts(),
         }
         if value is not None:
             action["value"] = value
@@ -337,7 +354,7 @@ class SlackDriver:
             "action_id": action_id,
             "block_id": block_id,
             "type": "button",
-            "action_ts": action_ts or f"{time.time():.6f}",
+            "action_ts": action_ts or self.now_ts(),
         }
         if value is not None:
             action["value"] = value

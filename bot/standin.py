@@ -11,7 +11,7 @@ upload URL on this server, the client POSTs the bytes there (recorded as method 
 failed with ``fail("upload", ...)``), and files.completeUploadExternal shares them, as a message in
 the channel's history; `uploaded_files` shows what arrived, bytes included.
 
-Standard library only: it must run anywhere the app runs, including CI without extras.
+Standard library only (and the desk's clock protocol): it must run anywhere the app runs.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
+
+from workflows.clock import Clock, SystemClock
 
 __all__ = ["UPLOAD", "RecordedCall", "SlackStandin", "UploadedFile"]
 
@@ -316,7 +318,11 @@ class SlackStandin:
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
         bot_token: str = "xoxb-standin",
+        clock: Clock | None = None,
     ) -> None:
+        # Slack's clock: every `ts` it hands out, and when it says a file was made. Give it the
+        # desk's clock (tests, the demo) and Slack's times agree with the desk's.
+        self.clock: Clock = clock or SystemClock()
         self.team_id = team_id
         self.team_domain = team_domain
         self.team_name = team_domain.capitalize()
@@ -347,8 +353,7 @@ class SlackStandin:
         self._message_index: dict[tuple[str, str], Json] = {}
         self._ephemerals: list[Json] = []
         self._home_views: dict[str, str] = {}
-        self._last_ts_micros = time.time_ns() // 1000
-        self._offset_micros = 0  # how far `skip_ahead` moved Slack's clock
+        self._last_ts_micros = self._clock_micros()
         self._view_numbers = itertools.count(1)
         self._hash_numbers = itertools.count(1)
         self._file_numbers = itertools.count(1)
@@ -585,18 +590,13 @@ class SlackStandin:
         with self._lock:
             return self._next_ts_locked()
 
-    def skip_ahead(self, delta_seconds: float) -> None:
-        """Slack's clock moves on with the desk's (the demo's "later"): ts values handed out
-        from now on are at least that far ahead."""
-        with self._lock:
-            self._offset_micros += int(delta_seconds * 1_000_000)
-            ahead = time.time_ns() // 1000 + self._offset_micros
-            self._last_ts_micros = max(self._last_ts_micros, ahead)
+    def _clock_micros(self) -> int:
+        moment = self.clock.now()
+        return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
     def _next_ts_locked(self) -> str:
-        """Advance the ts counter: tracks the wall clock but never repeats or goes back."""
-        wall = time.time_ns() // 1000 + self._offset_micros
-        self._last_ts_micros = max(self._last_ts_micros + 100, wall)
+        """Advance the ts counter: tracks the clock but never repeats or goes back."""
+        self._last_ts_micros = max(self._last_ts_micros + 100, self._clock_micros())
         return _format_ts(self._last_ts_micros)
 
     def _store(self, channel: str, message: Json) -> None:
@@ -666,7 +666,7 @@ class SlackStandin:
             RecordedCall(
                 method=method,
                 args=copy.deepcopy(args),
-                at=time.time(),
+                at=self.clock.now().timestamp(),
                 status=status,
                 error=None if body.get("ok") else str(body.get("error")),
             )
@@ -714,7 +714,7 @@ class SlackStandin:
                     "filename": upload.filename if upload else None,
                     "length": len(raw),
                 },
-                at=time.time(),
+                at=self.clock.now().timestamp(),
                 status=status,
                 error=error,
             )
@@ -1273,7 +1273,7 @@ class SlackStandin:
         content = upload.content or b""
         extension = upload.filename.rpartition(".")[2].lower() if "." in upload.filename else ""
         mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
-        now = (time.time_ns() // 1000 + self._offset_micros) // 1_000_000  # Slack's clock
+        now = self._clock_micros() // 1_000_000  # Slack's clock
         described: Json = {
             "id": upload.file_id,
             "created": now,

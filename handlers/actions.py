@@ -21,7 +21,9 @@ _MORE = {MoreOption.UNCLAIM: ActionKind.UNCLAIM, MoreOption.WAIT: ActionKind.WAI
 
 def register(app: App, deps: Deps) -> None:
     def act(body: dict[str, Any], kind: ActionKind, context: Any) -> None:
-        action, pressed_on = ticket_action_from_block_action(body, kind, home_team=context.team_id)
+        action, pressed_on = ticket_action_from_block_action(
+            body, kind, home_team=context.team_id, now=deps.desk.clock.now()
+        )
         with deps.transaction() as session:
             if pressed_on is not None:
                 ticket = ticket_for_message(session, *pressed_on)

@@ -9,6 +9,7 @@ modal opens in a lazy listener, as `views.open` is the one call that can't wait 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -37,7 +38,7 @@ _SURVEY_ID = re.compile(r"[0-9]{1,9}")  # digits only, short enough for an INTEG
 def register(app: App, deps: Deps) -> None:
     def handle_rating(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        answer = csat_answer(body)
+        answer = csat_answer(body, now=deps.desk.clock.now())
         if answer is not None:
             with deps.transaction() as session:
                 record_answer(session, deps.desk, answer)
@@ -96,7 +97,7 @@ def register(app: App, deps: Deps) -> None:
 # --- parsing (pure) ----------------------------------------------------------------------------
 
 
-def csat_answer(body: dict[str, Any]) -> CsatAnswer | None:
+def csat_answer(body: dict[str, Any], *, now: datetime) -> CsatAnswer | None:
     """A rating button or menu choice: its value is "<survey id>:<rating>"."""
     action = (body.get("actions") or [{}])[0]
     raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
@@ -108,7 +109,7 @@ def csat_answer(body: dict[str, Any]) -> CsatAnswer | None:
         survey_id=int(survey_id),
         rating=CsatRating(rating),
         user=(body.get("user") or {}).get("id", ""),
-        at=action_time(body),
+        at=action_time(body, otherwise=now),
         reply_channel=channel,
         reply_thread_ts=thread_ts,
     )

@@ -146,7 +146,7 @@ def register(app: App, deps: Deps) -> None:
                 step,
                 escalation_id=int(raw),
                 user=(body.get("user") or {}).get("id", ""),
-                at=action_time(body),
+                at=action_time(body, otherwise=deps.desk.clock.now()),
                 user_is_external=actor_is_external(body, home_team=context.team_id),
                 reply_channel=(body.get("channel") or {}).get("id"),
             )

@@ -10,6 +10,7 @@ after the pick).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -44,25 +45,25 @@ def register(app: App, deps: Deps) -> None:
         ticket_id = _id(_value(body))
         if ticket_id is not None:
             with deps.transaction() as session:
-                press = press_of(body, home_team=context.team_id)
+                press = press_of(body, home_team=context.team_id, now=deps.desk.clock.now())
                 mark_feature_request(session, deps.desk, ticket_id, press)
 
     def handle_choice(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
-        choice = link_choice(body, home_team=context.team_id)
+        choice = link_choice(body, home_team=context.team_id, now=deps.desk.clock.now())
         if choice is not None:
             with deps.transaction() as session:
                 choose_request(session, deps.desk, choice)
 
     def ack_status(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack()
-        choice = status_choice(body, home_team=context.team_id)
+        choice = status_choice(body, home_team=context.team_id, now=deps.desk.clock.now())
         if choice is not None:
             with deps.transaction() as session:
                 choose_status(session, deps.desk, choice)
 
     def open_ship_modal(body: dict[str, Any], client: WebClient, context: Any) -> None:
-        choice = status_choice(body, home_team=context.team_id)
+        choice = status_choice(body, home_team=context.team_id, now=deps.desk.clock.now())
         if choice is None or choice.status != FeatureRequestStatus.SHIPPED:
             return
         with deps.transaction() as session:
@@ -127,7 +128,7 @@ def _id(raw: str) -> int | None:
     return int(raw) if _ID.fullmatch(raw) else None
 
 
-def press_of(body: dict[str, Any], *, home_team: str | None) -> Press:
+def press_of(body: dict[str, Any], *, home_team: str | None, now: datetime) -> Press:
     """Who pressed, when, and where (the pressed message and its thread)."""
     container = body.get("container") or {}
     message = body.get("message") or {}
@@ -135,7 +136,7 @@ def press_of(body: dict[str, Any], *, home_team: str | None) -> Press:
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     return Press(
         user=(body.get("user") or {}).get("id", ""),
-        at=action_time(body),
+        at=action_time(body, otherwise=now),
         user_is_external=actor_is_external(body, home_team=home_team),
         channel=None if in_view else channel,
         message_ts=None if in_view else message.get("ts"),
@@ -143,14 +144,14 @@ def press_of(body: dict[str, Any], *, home_team: str | None) -> Press:
     )
 
 
-def link_choice(body: dict[str, Any], *, home_team: str | None) -> LinkChoice | None:
+def link_choice(body: dict[str, Any], *, home_team: str | None, now: datetime) -> LinkChoice | None:
     """Link ("<ticket id>:<request id>") or New request ("<ticket id>")."""
     action_id = (body.get("actions") or [{}])[0].get("action_id")
     ticket_raw, _, request_raw = _value(body).partition(":")
     ticket_id = _id(ticket_raw)
     if ticket_id is None:
         return None
-    press = press_of(body, home_team=home_team)
+    press = press_of(body, home_team=home_team, now=now)
     if action_id == ActionId.FEATURE_REQUEST_NEW:
         return LinkChoice(ticket_id=ticket_id, request_id=None, press=press)
     request_id = _id(request_raw)
@@ -159,7 +160,9 @@ def link_choice(body: dict[str, Any], *, home_team: str | None) -> LinkChoice | 
     return LinkChoice(ticket_id=ticket_id, request_id=request_id, press=press)
 
 
-def status_choice(body: dict[str, Any], *, home_team: str | None) -> StatusChoice | None:
+def status_choice(
+    body: dict[str, Any], *, home_team: str | None, now: datetime
+) -> StatusChoice | None:
     """A status menu pick: "<request id>:<status>"."""
     request_raw, _, status = _value(body).partition(":")
     request_id = _id(request_raw)
@@ -168,5 +171,5 @@ def status_choice(body: dict[str, Any], *, home_team: str | None) -> StatusChoic
     return StatusChoice(
         request_id=request_id,
         status=FeatureRequestStatus(status),
-        press=press_of(body, home_team=home_team),
+        press=press_of(body, home_team=home_team, now=now),
     )

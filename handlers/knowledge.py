@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -52,7 +53,7 @@ _OUTCOMES = {
 def register(app: App, deps: Deps) -> None:
     def handle_answer(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        answer = suggestion_answer(body)
+        answer = suggestion_answer(body, now=deps.desk.clock.now())
         if answer is not None:
             with deps.transaction() as session:
                 answer_suggestion(session, deps.desk, answer)
@@ -173,7 +174,7 @@ def update_view(client: WebClient, view: dict[str, Any], updated: dict[str, Any]
 # --- parsing (pure) ----------------------------------------------------------------------------
 
 
-def suggestion_answer(body: dict[str, Any]) -> SuggestionAnswer | None:
+def suggestion_answer(body: dict[str, Any], *, now: datetime) -> SuggestionAnswer | None:
     """This solved it / I still need help: the button's value is the suggestion id."""
     action = (body.get("actions") or [{}])[0]
     outcome = _OUTCOMES.get(action.get("action_id"))
@@ -185,7 +186,7 @@ def suggestion_answer(body: dict[str, Any]) -> SuggestionAnswer | None:
         suggestion_id=int(raw),
         outcome=outcome,
         user=(body.get("user") or {}).get("id", ""),
-        at=action_time(body),
+        at=action_time(body, otherwise=now),
         reply_channel=reply_channel,
         reply_thread_ts=reply_thread_ts,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from templates.ids import ActionId, BlockId
@@ -110,15 +110,20 @@ def pressed_where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, message.get("thread_ts") or message.get("ts")
 
 
-def action_time(body: dict[str, Any]) -> datetime:
-    """When the person pressed: the action's `action_ts` (Slack's clock, not ours)."""
+def action_time(body: dict[str, Any], *, otherwise: datetime) -> datetime:
+    """When the person pressed: the action's `action_ts` (Slack's clock, not ours); `otherwise`
+    (the desk's now) when Slack gave none or one that isn't a time."""
     actions = body.get("actions") or [{}]
-    raw = actions[0].get("action_ts") or body.get("action_ts")
-    return slack_ts_to_datetime(raw) if raw else datetime.now(UTC)
+    first = actions[0] if isinstance(actions, list) and isinstance(actions[0], dict) else {}
+    raw = first.get("action_ts") or body.get("action_ts")
+    try:
+        return slack_ts_to_datetime(raw) if raw else otherwise
+    except ValueError:
+        return otherwise
 
 
 def ticket_action_from_block_action(
-    body: dict[str, Any], kind: ActionKind, *, home_team: str | None
+    body: dict[str, Any], kind: ActionKind, *, home_team: str | None, now: datetime
 ) -> tuple[TicketAction, tuple[str, str] | None]:
     """A card or App Home button press as a TicketAction. When the button carries no ticket id
     (the Reassign picker), the pressed message `(channel, ts)` is returned to look it up."""
@@ -141,7 +146,7 @@ def ticket_action_from_block_action(
         kind=kind,
         ticket_id=ticket_id,
         actor=user.get("id", ""),
-        at=action_time(body),
+        at=action_time(body, otherwise=now),
         via=Via.HOME if in_view else Via.BUTTON,
         actor_is_external=bool(home_team and user_team and user_team != home_team),
         target=action.get("selected_user"),

@@ -103,14 +103,21 @@ def engine(migrated_engine: Engine) -> Iterator[Engine]:
                 conn.execute(table.delete())
 
 
+# Where every test's clock starts unless the test sets it: a Wednesday at 10:00 in New York, inside
+# the test config's business hours. The desk, the stand-in and the driver share the one clock, so
+# nothing in a test reads the wall clock but the request signatures (`.ci/run` proves it by running
+# the suite with the wall clock moved to other dates).
+SUITE_NOW = datetime(2026, 3, 11, 15, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+    return ManualClock(SUITE_NOW)
 
 
 @pytest.fixture
-def standin() -> Iterator[SlackStandin]:
-    with SlackStandin() as server:
+def standin(clock: ManualClock) -> Iterator[SlackStandin]:
+    with SlackStandin(clock=clock) as server:
         yield server
 
 
@@ -159,7 +166,9 @@ def running_desk(
         engine=engine,
     )
     server, base = serve(runtime)
-    driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET)
+    driver = SlackDriver(
+        f"{base}/slack/events", SIGNING_SECRET, clock=clock, next_ts=standin.next_ts
+    )
     try:
         yield DeskUnderTest(runtime, standin, driver, clock)
     finally:
@@ -197,10 +206,6 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
-
-
-def unique_ts() -> str:
-    return f"{datetime.now(UTC).timestamp():.6f}"
 
 
 def new_id() -> str:

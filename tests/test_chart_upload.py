@@ -52,7 +52,7 @@ def dispatcher(
     clock: ManualClock,
 ) -> Dispatcher:
     return Dispatcher(
-        session_factory, outbox_client(TOKEN, standin.url), DeliveryHooks(desk_config), clock
+        session_factory, outbox_client(TOKEN, standin.url), DeliveryHooks(desk_config, clock), clock
     )
 
 

@@ -152,7 +152,10 @@ def _seed_tickets(url: str) -> None:
     from workflows.intake import Desk, SlackMessage, receive_message
 
     engine = create_db_engine(url)
-    desk = Desk(parse_config({"intake": [{"channel": "C0HELP"}]}), ManualClock(datetime.now(UTC)))
+    desk = Desk(
+        parse_config({"intake": [{"channel": "C0HELP"}]}),
+        ManualClock(datetime(2026, 11, 3, 12, tzinfo=UTC)),
+    )
     with create_session_factory(engine).begin() as session:
         for hour, day in ((14, 2), (9, 3)):
             ts = datetime_to_slack_ts(datetime(2026, 11, day, hour, tzinfo=UTC))
@@ -165,7 +168,8 @@ def test_demo_plays_the_scripted_day(env: dict[str, str], tmp_path: Path) -> Non
     channel, where the customer sees only the acknowledgement and the agent's reply; it ends
     with the scripted week's digest, posted once, and its charts written where it says."""
     charts = tmp_path / "charts"
-    result = run(["demo", "--charts", str(charts)], env, timeout=120)
+    # A Monday: the scripted week (and so its counts) follows the weekdays from `--today`.
+    result = run(["demo", "--today", "2026-11-23", "--charts", str(charts)], env, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Ticket #1" in out and "Ticket #2" in out and "Ticket #3" in out

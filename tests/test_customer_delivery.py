@@ -41,7 +41,7 @@ def dispatcher(
     return Dispatcher(
         session_factory,
         outbox_client("xoxb-standin", standin.url),
-        DeliveryHooks(desk_config),
+        DeliveryHooks(desk_config, clock),
         clock,
     )
 

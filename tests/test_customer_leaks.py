@@ -9,7 +9,7 @@ only customer-safe kinds of message may have been sent there at all.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -254,7 +254,7 @@ def test_merging_and_splitting_customer_tickets_keeps_internal_words_internal(
     leaky_desk: DeskUnderTest,
 ) -> None:
     desk = leaky_desk
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    start = desk.clock.now() - timedelta(hours=1)
     first = ask(desk, "Invoices fail", ts=slack_ts(start))
     second = ask(desk, "Invoices still fail on the PDF", ts=slack_ts(start + timedelta(minutes=5)))
     assert first.id != second.id

@@ -189,7 +189,7 @@ def seed(url: str, config_path: Path) -> None:
     from workflows.intake import Desk, SlackMessage, receive_message
 
     engine = create_db_engine(url)
-    desk = Desk(load_config(config_path), ManualClock(datetime.now(UTC)))
+    desk = Desk(load_config(config_path), ManualClock(datetime(2026, 11, 2, 16, tzinfo=UTC)))
     with create_session_factory(engine).begin() as session:
         for channel, hour in (("C0HELP", 14), ("C0ACME", 15)):
             ts = datetime_to_slack_ts(datetime(2026, 11, 2, hour, tzinfo=UTC))

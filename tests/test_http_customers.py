@@ -303,7 +303,7 @@ def test_acknowledgement_can_be_switched_off_or_reworded_per_channel(
 def test_a_burst_of_messages_is_one_ticket_and_a_later_one_is_another(
     desk: DeskUnderTest,
 ) -> None:
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    start = desk.clock.now() - timedelta(hours=1)
     first = says(desk, "Hi, we have a problem with exports", ts=slack_ts(start))
     second = says(
         desk, "The CSV is empty since yesterday", ts=slack_ts(start + timedelta(seconds=40))

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from storage.db import create_session_factory
 from storage.models import KbSuggestion, OutboxMessage, Ticket
 from storage.repositories import TicketRepository
 from templates.ids import ActionId, BlockId, CallbackId
-from tests.conftest import TEST_CONFIG, DeskUnderTest, running_desk
+from tests.conftest import SUITE_NOW, TEST_CONFIG, DeskUnderTest, running_desk
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import CUSTOMER_SAFE_PURPOSES
 from workflows.knowledge import reindex
@@ -36,7 +36,8 @@ REQUESTER, OTHER, AGENT, AGENT2 = "U0ALICE", "U0BOB", "U0AGENT1", "U0AGENT2"
 CUSTOMER, COLLEAGUE, CUSTOMER_TEAM = "U0ACMEJO", "U0ACMEKIM", "T0ACME"
 HELP, ACME, TRIAGE = "C0HELP", "C0ACME", "C0TRIAGE"
 QUESTION = "How do I export invoices to CSV?"
-ANSWERED = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # whole seconds: action_ts reads back exact
+# Half an hour into the suite's day (whole seconds: action_ts reads back exact).
+ANSWERED = SUITE_NOW + timedelta(minutes=30)
 
 ARTICLES = {
     "export-invoices.md": """---
@@ -375,6 +376,7 @@ def test_this_solved_it_resolves_the_ticket_as_deflected(desk: DeskUnderTest) ->
     assert len(desk.standin.calls("chat.update")) == updates
 
     # The requester's later reply reopens it, as any resolved ticket.
+    desk.clock.set(ANSWERED + timedelta(minutes=10))
     reply_ts = desk.standin.seed_message(
         HELP, user=REQUESTER, text="The CSV is empty though", thread_ts=ticket.source_ts
     )

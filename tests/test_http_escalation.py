@@ -4,8 +4,8 @@ Reply to engineering, de-escalation and the second line, all with signed request
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -34,7 +34,7 @@ from tests.test_http_customers import (
 )
 from tests.test_http_intake import REQUESTER, open_ticket_from_message, send_message
 from tests.test_http_triage import card_message, kinds, load, press, react
-from workflows.clock import ManualClock
+from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.export import export_records
 
 AGENT = "U0AGENT1"
@@ -255,8 +255,9 @@ def outbox_rows(desk: DeskUnderTest) -> list[OutboxMessage]:
         return list(session.scalars(select(OutboxMessage)).all())
 
 
-def now_ts(offset: float = 0.0) -> str:
-    return f"{time.time() + offset:.6f}"
+def now_ts(desk: DeskUnderTest, offset: float = 0.0) -> str:
+    """Slack's time `offset` seconds from the desk's now."""
+    return datetime_to_slack_ts(desk.clock.now() + timedelta(seconds=offset))
 
 
 # --- 1. button and modal -----------------------------------------------------------------------
@@ -634,13 +635,13 @@ def test_take_need_info_and_fixed(desk: DeskUnderTest) -> None:
     assert any(f"over from <@{ENGINEER}>" in m["text"] for m in internal_room(desk, ticket))
 
     # Need info pings the assignee in the room; a double click within a minute pings once.
-    press_step(desk, found, ActionId.ESCALATION_NEED_INFO, action_ts=now_ts())
-    press_step(desk, found, ActionId.ESCALATION_NEED_INFO, action_ts=now_ts(5))
+    press_step(desk, found, ActionId.ESCALATION_NEED_INFO, action_ts=now_ts(desk))
+    press_step(desk, found, ActionId.ESCALATION_NEED_INFO, action_ts=now_ts(desk, 5))
     desk.deliver()
     pings = [m for m in internal_room(desk, ticket) if "needs more information" in m["text"]]
     assert len(pings) == 1, pings
     assert pings[0]["text"].startswith(f":question: <@{AGENT}>, <@{ENGINEER}>")
-    press_step(desk, found, ActionId.ESCALATION_NEED_INFO, action_ts=now_ts(90))
+    press_step(desk, found, ActionId.ESCALATION_NEED_INFO, action_ts=now_ts(desk, 90))
     desk.deliver()
     pings = [m for m in internal_room(desk, ticket) if "needs more information" in m["text"]]
     assert len(pings) == 2

@@ -613,11 +613,12 @@ def test_no_knowledge_base_configured_means_nothing_to_watch(
 
 @pytest.mark.parametrize("configured", [True, False])
 def test_serve_schedules_the_watcher_when_a_knowledge_base_is_configured(
-    engine: Engine, standin: SlackStandin, kb: Path, configured: bool
+    engine: Engine, standin: SlackStandin, kb: Path, configured: bool, clock: ManualClock
 ) -> None:
     config = desk_for(kb).config if configured else parse_config(TEST_CONFIG)
     runtime = build_runtime(
         config=config,
+        clock=clock,
         database_url=str(engine.url),
         api_url=standin.url,
         bot_token="xoxb-standin",

@@ -53,7 +53,7 @@ def make_dispatcher(
     return Dispatcher(
         session_factory,
         client or outbox_client(TOKEN, api_url),
-        DeliveryHooks(desk_config),
+        DeliveryHooks(desk_config, clock),
         clock,
     )
 

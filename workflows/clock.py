@@ -14,12 +14,15 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The wall clock: `serve` and the one-shot commands. Nothing else reads the time."""
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
 
 class ManualClock:
-    """A clock that only moves when told to."""
+    """A clock that only moves when told to: the tests' and the demo's, shared by the desk, the
+    Slack stand-in and the request driver so the three always agree what time it is."""
 
     def __init__(self, start: datetime) -> None:
         self._now = start
@@ -37,24 +40,6 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment
-
-
-class ShiftedClock:
-    """The system clock, moved ahead by hand: the demo's "twelve minutes later" while every
-    other part keeps running in real time."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta(0)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return datetime.now(UTC) + self._offset
-
-    def advance(self, delta: timedelta) -> datetime:
-        with self._lock:
-            self._offset += delta
-        return self.now()
 
 
 def slack_ts_to_datetime(ts: str) -> datetime:

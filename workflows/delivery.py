@@ -30,7 +30,7 @@ from templates.escalation import (
 )
 from templates.merging import customer_thread_message
 from templates.notices import ticket_notice
-from workflows.clock import Clock, SystemClock, slack_ts_to_datetime
+from workflows.clock import Clock, slack_ts_to_datetime
 from workflows.vocabulary import EventKind
 
 if TYPE_CHECKING:
@@ -525,9 +525,9 @@ def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
 class DeliveryHooks:
     """The domain's side of delivery; the dispatcher calls these inside short transactions."""
 
-    def __init__(self, config: DeskConfig, clock: Clock | None = None) -> None:
+    def __init__(self, config: DeskConfig, clock: Clock) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock
 
     def prepare(self, session: Session, row: OutboxMessage) -> SlackCall | None:
         """The call to make for a row, or None to drop it (its ticket is gone, or it would say

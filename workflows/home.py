@@ -20,7 +20,6 @@ from storage.repositories import TicketRepository
 from storage.ticket_lists import TicketListRepository
 from templates.home import build_home_view, desk_answer
 from workflows.agents import is_agent, is_away, set_away
-from workflows.clock import SystemClock
 from workflows.delivery import post_direct, publish_home
 from workflows.desk import Desk
 from workflows.ticket_lists import (
@@ -87,12 +86,10 @@ def home_for(session: Session, desk: Desk, user: str) -> AgentHome | RequesterHo
     )
 
 
-def build_home(
-    session: Session, config: DeskConfig, user: str, *, now: datetime | None = None
-) -> dict[str, Any]:
-    """The App Home view for `user` (the outbox's prepare hook calls this when it sends)."""
-    clock = _FixedClock(now) if now is not None else SystemClock()
-    return build_home_view(home_for(session, Desk(config, clock), user))
+def build_home(session: Session, config: DeskConfig, user: str, *, now: datetime) -> dict[str, Any]:
+    """The App Home view for `user` as of `now` (the outbox's prepare hook calls this when it
+    sends, with the dispatcher's clock)."""
+    return build_home_view(home_for(session, Desk(config, _FixedClock(now)), user))
 
 
 def home_opened(session: Session, desk: Desk, user: str) -> None:
