@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sla-check": _sla_check,
         "digest": _digest,
         "kb": _kb,
+        "work": _work,
+        "inbox": _inbox,
     }[args.command]
     from workflows.clock import SystemClock
 
@@ -75,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the app (HTTP on PORT, or Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode (SLACK_APP_TOKEN)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="only acknowledge and store events; `supportbot work` processes them",
+    )
+    sub.add_parser("work", help="process the inbox and send the outbox, without serving HTTP")
+    inbox = sub.add_parser("inbox", help="list parked inbox rows; `inbox retry ID` runs one again")
+    inbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    inbox.add_argument("row", nargs="?", type=int, help="the row to run again (retry)")
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("check-config", help="validate the config file")
     export = sub.add_parser("export", help="print tickets, one per row or line")
@@ -293,6 +304,9 @@ def _kb(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
 def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from bot.runtime import build_runtime
     from bot.scheduler import build_scheduler
+    from bot.slack_client import outbox_client
+    from bot.startup import database_problem, slack_problem
+    from storage.db import create_db_engine
     from storage.migrate import upgrade_schema
 
     if not settings.bot_token:
@@ -305,6 +319,20 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
         print("error: SLACK_SIGNING_SECRET is not set (needed in HTTP mode)", file=sys.stderr)
         return EXIT_BAD_CONFIG
     config = _load_config_or_exit(settings.config_path)
+    engine = create_db_engine(settings.database_url)
+    problem = database_problem(engine) or slack_problem(
+        outbox_client(settings.bot_token, settings.api_url, timeout=10), settings.api_url
+    )
+    if problem is not None:
+        engine.dispose()
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    try:
+        upgrade_schema(engine)
+    except Exception as exc:
+        engine.dispose()
+        print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_PROBLEMS
     runtime = build_runtime(
         config=config,
         database_url=settings.database_url,
@@ -312,13 +340,11 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
         bot_token=settings.bot_token,
         signing_secret=settings.signing_secret or "",
         clock=clock,
+        engine=engine,
     )
-    try:
-        upgrade_schema(runtime.engine)
-    except Exception as exc:
-        print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
-        return EXIT_PROBLEMS
     runtime.dispatcher.start()
+    if not args.no_worker:
+        runtime.inbox.start()
     scheduler = build_scheduler(runtime)
     scheduler.start()
     try:
@@ -336,11 +362,9 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _serve_http(runtime: Runtime, port: int) -> None:
-    from bot.server import create_http_server, create_wsgi_app
+    from bot.server import create_http_server
 
-    server = create_http_server(
-        create_wsgi_app(runtime.app, runtime.engine), host="0.0.0.0", port=port
-    )
+    server = create_http_server(runtime.wsgi(), host="0.0.0.0", port=port)
     stopping = threading.Event()
 
     def _stop(signum: int, frame: object) -> None:
@@ -355,6 +379,97 @@ def _serve_http(runtime: Runtime, port: int) -> None:
     except OSError:
         if not stopping.is_set():
             raise
+
+
+def _work(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    """Process the inbox and send the outbox until SIGTERM or Ctrl-C: a replica that only
+    works, beside `serve --no-worker` replicas that only answer Slack."""
+    from bot.runtime import build_runtime
+    from storage.migrate import upgrade_schema
+
+    if not settings.bot_token:
+        print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    config = _load_config_or_exit(settings.config_path)
+    runtime = build_runtime(
+        config=config,
+        database_url=settings.database_url,
+        api_url=settings.api_url,
+        bot_token=settings.bot_token,
+        signing_secret=settings.signing_secret or "",
+        clock=clock,
+        verify_token=False,
+    )
+    try:
+        upgrade_schema(runtime.engine)
+    except Exception as exc:
+        print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    runtime.dispatcher.start()
+    runtime.inbox.start()
+    logger.warning("working the inbox and the outbox (%s); Ctrl-C to stop", runtime.inbox.owner)
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        runtime.close()
+    return 0
+
+
+def _inbox(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    """`inbox`: the parked rows, with their errors; `inbox retry ID`: run one again now."""
+    from bot.runtime import build_runtime
+    from storage.inbox import InboxRepository
+    from storage.migrate import upgrade_schema
+
+    config = _load_config_or_exit(settings.config_path)
+    runtime = build_runtime(
+        config=config,
+        database_url=settings.database_url,
+        api_url=settings.api_url,
+        bot_token=settings.bot_token or "",
+        signing_secret=settings.signing_secret or "",
+        clock=clock,
+        verify_token=False,
+    )
+    try:
+        try:
+            upgrade_schema(runtime.engine)
+            with runtime.session_factory.begin() as session:
+                inbox = InboxRepository(session)
+                if args.action == "list":
+                    rows = inbox.parked()
+                    for row in rows:
+                        print(
+                            f"{row.id}\t{row.received_at:%Y-%m-%dT%H:%M:%SZ}\t"
+                            f"{row.event_type or row.kind}\t{row.dedupe_key}\t"
+                            f"{row.attempts} attempt(s)\t{row.last_error or ''}"
+                        )
+                    print(
+                        f"{len(rows)} parked row(s)"
+                        + ("; `supportbot inbox retry ID` runs one again" if rows else "")
+                    )
+                    return 0
+                if args.row is None:
+                    print("error: `supportbot inbox retry` needs a row id", file=sys.stderr)
+                    return EXIT_BAD_CONFIG
+                if not inbox.requeue(args.row, now=clock.now()):
+                    print(f"error: no parked inbox row {args.row}", file=sys.stderr)
+                    return EXIT_PROBLEMS
+        except Exception as exc:
+            print(f"error: could not read the inbox: {_first_line(exc)}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        if not settings.bot_token:
+            print(f"row {args.row} is queued again; a running worker will process it")
+            return 0
+        outcome = runtime.inbox.run_now(args.row)
+        runtime.dispatcher.drain()
+        print(f"row {args.row}: {outcome}")
+        return 0 if outcome == "done" else EXIT_PROBLEMS
+    finally:
+        runtime.close()
 
 
 def _sla_check(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
@@ -476,9 +591,7 @@ class _OneShot:
 
 
 @contextlib.contextmanager
-def _one_shot_runtime(
-    settings: Settings, config: DeskConfig, clock: Clock
-) -> Iterator[_OneShot]:
+def _one_shot_runtime(settings: Settings, config: DeskConfig, clock: Clock) -> Iterator[_OneShot]:
     """The database upgraded and the outbox ready; the outbox is delivered by the caller."""
     from bot.outbox import Dispatcher
     from bot.slack_client import outbox_client

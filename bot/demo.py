@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import parse_config
 from bot.runtime import Runtime, build_runtime
-from bot.server import create_http_server, create_wsgi_app
+from bot.server import create_http_server
 from bot.slack_driver import SlackDriver, initial_values, select_value, text_value
 from bot.standin import RecordedCall, SlackStandin
 from storage.migrate import upgrade_schema
@@ -230,12 +230,12 @@ class Demo:
         self.deliver()
 
     def deliver(self) -> None:
-        self.runtime.dispatcher.drain()
+        self.runtime.settle()
         self.report_bot()
 
     def quietly(self) -> None:
         """Deliver what the bot owes without listing it (the fast-forwarded week)."""
-        self.runtime.dispatcher.drain()
+        self.runtime.settle()
         self._seen = len(self.standin.calls())
 
     def move_to(self, moment: datetime) -> None:
@@ -353,7 +353,7 @@ def run_demo(
             with runtime.session_factory.begin() as session:
                 reindex(session, kb, now=clock.now())
             server = create_http_server(
-                create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4
+                runtime.wsgi(), host="127.0.0.1", port=0, threads=4
             )
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()

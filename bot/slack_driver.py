@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.signature import SignatureVerifier
-
+from bot.signature import slack_signature
 from workflows.clock import Clock, SystemClock, datetime_to_slack_ts
 
 
@@ -47,6 +46,9 @@ class SlackDriver:
         # as Slack's are, even while the clock stands still.
         self.clock: Clock = clock or SystemClock()
         self._next_ts = next_ts
+        # Called after each event Slack was answered for: the tests' stand-in for the inbox
+        # worker that, in `serve`, picks the event up a moment after the ack.
+        self.after_event: Callable[[], Any] | None = None
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.app_id = app_id
@@ -72,12 +74,7 @@ class SlackDriver:
     ) -> Reply:
         timestamp = int(time.time()) if timestamp is None else timestamp
         if signature is None:
-            signature = (
-                SignatureVerifier(self.signing_secret).generate_signature(
-                    timestamp=str(timestamp), body=body.decode("utf-8")
-                )
-                or ""
-            )
+            signature = slack_signature(self.signing_secret, str(timestamp), body)
         request = urllib.request.Request(
             self.url,
             data=body,
@@ -96,7 +93,10 @@ class SlackDriver:
             return Reply(exc.code, exc.read().decode("utf-8"))
 
     def post_json(self, payload: dict[str, Any], **kwargs: Any) -> Reply:
-        return self.post(json.dumps(payload).encode(), "application/json", **kwargs)
+        reply = self.post(json.dumps(payload).encode(), "application/json", **kwargs)
+        if self.after_event is not None and payload.get("type") == "event_callback":
+            self.after_event()
+        return reply
 
     def post_form(self, fields: dict[str, str], **kwargs: Any) -> Reply:
         body = urllib.parse.urlencode(fields).encode()

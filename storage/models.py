@@ -529,6 +529,38 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class InboxEvent(Base):
+    """A request Slack (or a tracker) sent, stored before it was acknowledged and processed after.
+
+    The ack path only inserts the row (unique `dedupe_key`: a retried or doubly delivered event is
+    stored once); workers lease pending rows, in order per `ordering_key` (a channel), and mark
+    them done, retry them with backoff, or park them as `failed` with the reason.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("ix_inbox_due", "status", "next_attempt_at"),
+        # "Is an earlier row of this channel still waiting?" is one probe of this index.
+        Index("ix_inbox_order", "ordering_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Slack's `event_id` when it is one; else a digest of the body (a replay has the same bytes).
+    dedupe_key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "event": an Events API callback
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    ordering_key: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    processed_at: Mapped[datetime | None]
+
+
 class OutboxMessage(Base):
     """A Web API call the desk owes Slack, written in the same transaction as the state change.
 

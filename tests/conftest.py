@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from bot.config import DeskConfig, parse_config
 from bot.runtime import Runtime, build_runtime
-from bot.server import create_http_server, create_wsgi_app
+from bot.server import create_http_server
 from bot.slack_driver import SlackDriver
 from bot.standin import SlackStandin
 from storage.db import create_db_engine
@@ -129,8 +129,13 @@ class DeskUnderTest:
     clock: ManualClock
 
     def deliver(self) -> int:
-        """Send what the outbox owes now (tests run the dispatcher by hand, deterministically)."""
-        return self.runtime.dispatcher.drain()
+        """Process the events Slack was answered for, then send what the outbox owes, until both
+        are idle (tests run the inbox worker and the dispatcher by hand, deterministically)."""
+        return self.runtime.settle()
+
+    def process_events(self) -> int:
+        """Only process the inbox: what the events changed, before anything is sent."""
+        return self.runtime.inbox.drain()
 
     def session(self) -> Any:
         return self.runtime.session_factory.begin()
@@ -138,7 +143,7 @@ class DeskUnderTest:
 
 def serve(runtime: Runtime) -> tuple[Any, str]:
     server = create_http_server(
-        create_wsgi_app(runtime.app, runtime.engine), host="127.0.0.1", port=0, threads=4
+        runtime.wsgi(), host="127.0.0.1", port=0, threads=4
     )
 
     def run() -> None:
@@ -153,9 +158,15 @@ def serve(runtime: Runtime) -> tuple[Any, str]:
 
 @contextlib.contextmanager
 def running_desk(
-    engine: Engine, standin: SlackStandin, clock: ManualClock, config: DeskConfig
+    engine: Engine,
+    standin: SlackStandin,
+    clock: ManualClock,
+    config: DeskConfig,
+    *,
+    process_events: bool = True,
 ) -> Iterator[DeskUnderTest]:
-    """The real app with `config`, served over HTTP against the stand-in, until the block ends."""
+    """The real app with `config`, served over HTTP against the stand-in, until the block ends.
+    `process_events`: the inbox is worked right after each event's ack (else only by hand)."""
     runtime = build_runtime(
         config=config,
         database_url=str(engine.url),
@@ -169,10 +180,13 @@ def running_desk(
     driver = SlackDriver(
         f"{base}/slack/events", SIGNING_SECRET, clock=clock, next_ts=standin.next_ts
     )
+    if process_events:
+        driver.after_event = runtime.inbox.drain
     try:
         yield DeskUnderTest(runtime, standin, driver, clock)
     finally:
         server.close()
+        runtime.inbox.stop()
         runtime.dispatcher.stop()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from storage.db import SessionFactory
+from storage.inbox import InboxRepository
 from storage.repositories import ProcessedEventRepository
 from workflows.clock import Clock
 from workflows.desk import Desk
@@ -12,9 +13,12 @@ from workflows.triage import close_expired
 
 
 def forget_old_events(session_factory: SessionFactory, clock: Clock, keep: timedelta) -> int:
-    """Slack retries within minutes; event ids older than `keep` can never come back."""
+    """Slack retries within minutes; event ids older than `keep` can never come back, nor can
+    the inbox rows processed by then (parked rows stay until someone looks at them)."""
+    cutoff = clock.now() - keep
     with session_factory.begin() as session:
-        return ProcessedEventRepository(session).forget_older_than(clock.now() - keep)
+        forgotten = ProcessedEventRepository(session).forget_older_than(cutoff)
+        return forgotten + InboxRepository(session).forget_done_older_than(cutoff)
 
 
 def close_resolved(session_factory: SessionFactory, desk: Desk) -> list[int]:
