@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -235,6 +235,31 @@ def _printable_body(envelope: Any, raw: bytes | None) -> str:
 # --- the worker ----------------------------------------------------------------------------------
 
 
+class AckGate:
+    """Acks first: Slack's requests in flight in this process make its inbox worker wait a few
+    milliseconds before its next row (Python runs one thread at a time, so a worker busy with
+    intake would otherwise stretch every ack). During a burst the worker catches up after it."""
+
+    def __init__(self, *, longest_wait: float = 0.25) -> None:
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self.longest_wait = longest_wait
+
+    def __enter__(self) -> AckGate:
+        with self._lock:
+            self._in_flight += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def wait_for_quiet(self) -> None:
+        deadline = time.monotonic() + self.longest_wait
+        while self._in_flight > 0 and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
 Processor = Callable[[dict[str, Any]], None]
 
 
@@ -251,6 +276,7 @@ class InboxWorker:
         *,
         owner: str | None = None,
         on_processed: Callable[[], None] | None = None,
+        gate: AckGate | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.process = process
@@ -258,6 +284,7 @@ class InboxWorker:
         self.metrics = metrics
         self.owner = owner or f"inbox-{uuid.uuid4().hex[:8]}"
         self.on_processed = on_processed or (lambda: None)
+        self.gate = gate
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -300,57 +327,69 @@ class InboxWorker:
         return total
 
     def work_due(self, *, limit: int = 20) -> int:
-        """One pass: lease what is due (one row per channel) and process it."""
+        """One pass: lease what is due (one row per channel), process it, and mark what went
+        through done in one statement (a crash before that only repeats idempotent work)."""
         now = self.clock.now()
-        leased: list[int] = []
+        leased: list[tuple[int, str, int, datetime, str]] = []
         with self.session_factory.begin() as session:
             inbox = InboxRepository(session)
             for row_id in inbox.due_ids(now=now, limit=limit):
                 if inbox.lease(row_id, owner=self.owner, now=now, for_=LEASE):
-                    leased.append(row_id)
-        for row_id in leased:
-            self.work_one(row_id)
+                    row = inbox.get(row_id)
+                    assert row is not None
+                    leased.append((row.id, row.body, row.attempts, row.received_at, _label(row)))
+        done: list[int] = []
+        lags: list[float] = []
+        for row_id, body, attempts, received_at, label in leased:
+            if self.gate is not None:
+                self.gate.wait_for_quiet()
+            if self._process(row_id, body, attempts, label):
+                done.append(row_id)
+                lags.append((self.clock.now() - received_at).total_seconds())
+        if done:
+            with self.session_factory.begin() as session:
+                InboxRepository(session).finish(done, owner=self.owner, now=self.clock.now())
+            for lag in lags:
+                self.metrics.event_lag_seconds.observe(max(lag, 0.0))
+            self.metrics.events_processed.labels(outcome="done").inc(len(done))
         if leased:
             self.on_processed()
         return len(leased)
 
     def run_now(self, row_id: int) -> str:
         """Lease one row and process it now (`supportbot inbox retry`): what became of it."""
+        now = self.clock.now()
         with self.session_factory.begin() as session:
-            taken = InboxRepository(session).lease(
-                row_id, owner=self.owner, now=self.clock.now(), for_=LEASE
+            inbox = InboxRepository(session)
+            row = (
+                inbox.get(row_id)
+                if inbox.lease(row_id, owner=self.owner, now=now, for_=LEASE)
+                else None
             )
-        if not taken:
+            taken = (row.body, row.attempts, _label(row)) if row is not None else None
+        if taken is None:
             return "taken by another worker, or not due"
-        outcome = self.work_one(row_id)
-        if outcome == "done":
+        if self._process(row_id, *taken):
+            with self.session_factory.begin() as session:
+                InboxRepository(session).finish([row_id], owner=self.owner, now=self.clock.now())
+            self.metrics.events_processed.labels(outcome="done").inc()
             self.on_processed()
-            return outcome
+            return "done"
         with self.session_factory.begin() as session:
             row = InboxRepository(session).get(row_id)
-            error = row.last_error if row is not None else None
-        return f"{outcome}: {error}"
+            status, error = (row.status, row.last_error) if row is not None else ("gone", None)
+        return f"{'parked again' if status == 'failed' else 'will be retried'}: {error}"
 
-    def work_one(self, row_id: int) -> str:
-        """Process a leased row: "done", "retry" or "failed"."""
-        with self.session_factory.begin() as session:
-            row = InboxRepository(session).get(row_id)
-            if row is None or row.lease_owner != self.owner:
-                return "skipped"
-            body, attempts, received_at = row.body, row.attempts, row.received_at
-            label = _label(row)
+    def _process(self, row_id: int, body: str, attempts: int, label: str) -> bool:
+        """Run the row's event through the listeners; False when it failed (and was recorded)."""
         started = time.perf_counter()
         try:
             self.process(json.loads(body))
         except Exception as exc:
-            return self._failed(row_id, label, attempts, exc)
-        now = self.clock.now()
-        with self.session_factory.begin() as session:
-            InboxRepository(session).finish(row_id, owner=self.owner, now=now)
-        self.metrics.events_processed.labels(outcome="done").inc()
+            self._failed(row_id, label, attempts, exc)
+            return False
         self.metrics.processing_seconds.observe(time.perf_counter() - started)
-        self.metrics.event_lag_seconds.observe(max((now - received_at).total_seconds(), 0.0))
-        return "done"
+        return True
 
     def _failed(self, row_id: int, label: str, attempts: int, exc: Exception) -> str:
         now = self.clock.now()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app, event_processor
 from bot.config import DeskConfig
-from bot.inbox import Accepted, InboxWorker, accept_event
+from bot.inbox import Accepted, AckGate, InboxWorker, accept_event
 from bot.metrics import DeskMetrics
 from bot.outbox import Dispatcher
 from bot.server import WsgiApp, create_wsgi_app
@@ -56,6 +56,7 @@ class Runtime:
             metrics=self.metrics,
             signing_secret=self.signing_secret,
             on_accepted=self.inbox.wake,
+            gate=self.inbox.gate,
         )
 
     def settle(self, *, max_rounds: int = 50) -> int:
@@ -119,6 +120,7 @@ def build_runtime(
         clock,
         metrics,
         on_processed=dispatcher.wake,
+        gate=AckGate(),
     )
     runtime = Runtime(
         engine,

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from slack_bolt import App
@@ -43,8 +44,11 @@ def create_wsgi_app(
     metrics: DeskMetrics,
     signing_secret: str,
     on_accepted: Callable[[], None] = lambda: None,
+    gate: AbstractContextManager[Any] | None = None,
 ) -> WsgiApp:
-    """`on_accepted`: nudged after an event is stored (this process's inbox worker)."""
+    """`on_accepted`: nudged after an event is stored (this process's inbox worker); `gate`:
+    held while a Slack request is answered (the worker waits for quiet)."""
+    gate = gate or nullcontext()
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def events(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -85,7 +89,8 @@ def create_wsgi_app(
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
-            return events(environ, start_response)
+            with gate:
+                return events(environ, start_response)
         if path == "/healthz":
             healthy = database_is_reachable(engine)
             status = "200 OK" if healthy else "503 Service Unavailable"
