@@ -344,6 +344,9 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     )
     runtime.dispatcher.start()
     if not args.no_worker:
+        # A thread busy with intake holds the interpreter for up to this long before an ack's
+        # thread may run (5 ms by default): keep it short so acks stay within milliseconds.
+        sys.setswitchinterval(0.001)
         runtime.inbox.start()
     scheduler = build_scheduler(runtime)
     scheduler.start()

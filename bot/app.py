@@ -34,7 +34,7 @@ from handlers import (
     shortcuts,
     views,
 )
-from handlers.deps import Deps
+from handlers.deps import Deps, skip_replays
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,9 @@ def create_app(
     def clean_strings(body: dict[str, Any], next: Callable[[], None]) -> None:
         clean_in_place(body)
         next()
+
+    # A replayed command or form submission (same trigger) is answered empty; see handlers/deps.
+    app.middleware(skip_replays(deps))
 
     if accept is not None:
 

@@ -45,6 +45,8 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5  # backoff 1, 2, 4, 8 s: a bug parks its row within seconds, Slack's blips don't
 MAX_BACKOFF = timedelta(minutes=5)
 MAX_NESTING = 64  # Slack's payloads nest a dozen levels; a deeper one is not Slack's
+# A NUL or a surrogate can only be in a JSON text as an escape (raw ones aren't UTF-8 or JSON).
+_MAY_NEED_CLEANING = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
 EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 SLACK_TS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 # Fields Slack always sends as strings when it sends them at all, and those that are times.
@@ -114,7 +116,9 @@ def accept_event(
     """Store one Events API envelope (cleaned of NUL bytes and lone surrogates) and answer.
     A database error propagates: the caller answers 500 and Slack retries."""
     problem = event_problem(envelope)
-    if problem is None:
+    if problem is None and raw is not None and not _MAY_NEED_CLEANING.search(raw):
+        body = raw.decode("utf-8")  # the common case: stored as Slack sent it
+    elif problem is None:
         envelope = clean_json(envelope)
         body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
     else:

@@ -15,8 +15,22 @@ any transaction, then records the outcome:
 files base64-encoded. Any step failing makes the whole upload run again later: an upload URL that
 was never completed is simply dropped by Slack.
 
-A crash between the call and the record leaves the row leased; once the lease expires it is sent
-again (at-least-once: a rare duplicate beats a lost message).
+Exactly once where Slack keeps no idempotency key. A chat.postMessage carries message metadata
+naming its row (`supportbot_outbox`: the row id and a nonce kept in the row), and the lease's
+transaction marks the row in flight (`_in_flight` in its payload bookkeeping: where the post goes,
+and when) before the call; recording the answer clears the mark. A row leased again with the mark
+still on had a post whose outcome nobody knows: the process died or the database went away before
+the answer was recorded (the lease expired), or Slack answered 5xx, `internal_error` or
+`fatal_error` ("some aspect of the operation may have succeeded"), or the connection broke. Before
+anything is sent for it again, the post's thread (conversations.replies) or channel
+(conversations.history since just before the attempt) is read with `include_all_metadata`, and a
+message carrying the row's metadata is recorded as the delivery, as if chat.postMessage had just
+answered. Cards, escalation cards, surveys and offers whose ts is known are updated
+(chat.update), never posted anew (see workflows/delivery.py).
+
+Still at-least-once: chat.postEphemeral and file uploads, which can't be read back, and a post
+whose target the bot can't read (not a member, or a DM addressed by user ID without `im:write`):
+then a rare duplicate beats a lost message. Updates, App Home, reactions and reads repeat safely.
 """
 
 from __future__ import annotations
@@ -24,10 +38,11 @@ from __future__ import annotations
 import base64
 import logging
 import random
+import secrets
 import threading
 import urllib.error
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,7 +53,7 @@ from sqlalchemy.orm import Session
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepository
-from workflows.clock import Clock
+from workflows.clock import Clock, datetime_to_slack_ts
 from workflows.delivery import UPLOAD_FILES, SlackCall
 
 logger = logging.getLogger(__name__)
@@ -63,6 +78,15 @@ FORM_METHODS = frozenset(
 )
 KEPT_RESPONSE_KEYS = ("channel", "ts", "message_ts", "file_ids")
 
+# Exactly-once posts: the message metadata that names a row, and the row's bookkeeping for it.
+OUTBOX_EVENT_TYPE = "supportbot_outbox"
+IN_FLIGHT = "_in_flight"  # where and when a post went whose answer isn't recorded yet
+NONCE = "_outbox_nonce"  # tells this desk's row 12 from another install's row 12 in one channel
+# How far before an attempt to read back: clock skew between this host and Slack, with room.
+LOOKBACK = timedelta(minutes=10)
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = 10
+
 
 class Hooks(Protocol):
     def prepare(self, session: Session, row: OutboxMessage) -> SlackCall | None: ...
@@ -82,6 +106,9 @@ class Attempt:
     data: dict[str, Any]
     error: str | None = None
     retry_after: float | None = None  # seconds, when Slack or the network says "later"
+    # The call may have taken effect though no answer says so (5xx, a broken connection).
+    maybe_landed: bool = False
+    method: str | None = None  # the method that failed, when it isn't the row's own
 
 
 class Dispatcher:
@@ -173,17 +200,80 @@ class Dispatcher:
             if not outbox.lease(row_id, owner=self.owner, now=now, for_=LEASE):
                 return "skipped"
             session.refresh(row)  # the lease was a bulk UPDATE: see its values
+            unsettled = row.payload.get(IN_FLIGHT)
             call = self.hooks.prepare(session, row)
             if call is None:
                 row.status = "dropped"
                 row.lease_owner = row.lease_until = None
                 return "dropped"
-        attempt = self._call(call)
+            call = _with_outbox_metadata(row, call)
+            if unsettled is None:
+                _mark_in_flight(row, call, now)
+        attempt = self._settle(row_id, unsettled, call) if unsettled else self._call(call)
         with self.session_factory.begin() as session:
             row = OutboxRepository(session).get(row_id)
             if row is not None:
                 self._record(session, row, call, attempt)
         return "called"
+
+    def _settle(self, row_id: int, unsettled: dict[str, Any], call: SlackCall) -> Attempt:
+        """The row's last post may have landed without its answer being recorded: look for it
+        before anything is sent again. Found, it is the delivery; not there, `call` goes out."""
+        found = self._find_posted(row_id, unsettled)
+        if found is not None and found.ok:
+            logger.info("outbox: row %s had been posted already (ts %s)", row_id, found.data["ts"])
+            return found
+        if found is not None and found.retry_after is not None:
+            return replace(found, maybe_landed=True)  # Slack can't say now: look again later
+        if found is not None:
+            logger.warning(
+                "outbox: could not check whether row %s was posted (%s); posting it again",
+                row_id,
+                found.error,
+            )
+        if call.method == "chat.postMessage":  # this post's outcome is the unknown one now
+            with self.session_factory.begin() as session:
+                row = OutboxRepository(session).get(row_id)
+                if row is None:
+                    return Attempt(ok=False, data={}, error="row gone")
+                _mark_in_flight(row, call, self.clock.now())
+        return self._call(call)
+
+    def _find_posted(self, row_id: int, unsettled: dict[str, Any]) -> Attempt | None:
+        """The message an earlier post of this row left, read back by its metadata from its
+        thread or channel: an answer shaped like chat.postMessage's, None when it isn't there,
+        or the failed read."""
+        channel = str(unsettled.get("channel") or "")
+        nonce = unsettled.get("nonce")
+        if channel[:1] in ("U", "W"):  # a DM addressed to a person: history needs its own id
+            opened = self._call(SlackCall("conversations.open", {"users": channel}))
+            if not opened.ok:
+                return replace(opened, method="conversations.open")
+            channel = str((opened.data.get("channel") or {}).get("id") or channel)
+        since = datetime.fromisoformat(unsettled["at"]) - LOOKBACK
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": datetime_to_slack_ts(since),
+            "inclusive": True,
+            "include_all_metadata": True,
+            "limit": LOOKUP_PAGE_SIZE,
+        }
+        method = "conversations.history"
+        if unsettled.get("thread_ts"):
+            method, args["ts"] = "conversations.replies", unsettled["thread_ts"]
+        for _ in range(LOOKUP_MAX_PAGES):
+            page = self._call(SlackCall(method, args))
+            if not page.ok:
+                return replace(page, method=method)
+            for message in page.data.get("messages") or []:
+                if _is_posted_by(message, row_id=row_id, nonce=nonce):
+                    data = {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+                    return Attempt(ok=True, data=data)
+            cursor = (page.data.get("response_metadata") or {}).get("next_cursor")
+            if not page.data.get("has_more") or not cursor:
+                return None
+            args = {**args, "cursor": cursor}
+        return None
 
     def _call(self, call: SlackCall) -> Attempt:
         try:
@@ -196,7 +286,13 @@ class Dispatcher:
         except SlackApiError as exc:
             return _attempt_from_error(exc)
         except OSError as exc:  # connection refused or reset, DNS, timeouts
-            return Attempt(ok=False, data={}, error=f"connection error: {exc}", retry_after=0)
+            return Attempt(
+                ok=False,
+                data={},
+                error=f"connection error: {exc}",
+                retry_after=0,
+                maybe_landed=True,
+            )
         data = response.data if isinstance(response.data, dict) else {}
         return Attempt(ok=True, data=data)
 
@@ -243,6 +339,9 @@ class Dispatcher:
         row.attempts += 1
         row.lease_owner = None
         row.lease_until = None
+        if IN_FLIGHT in row.payload and (attempt.ok or not attempt.maybe_landed):
+            # The post's outcome is known: the next call needs no looking back first.
+            row.payload = {k: v for k, v in row.payload.items() if k != IN_FLIGHT}
         if attempt.ok:
             replacement = self.hooks.delivered(session, row, attempt.data, now=now)
             if replacement is not None:
@@ -279,7 +378,7 @@ class Dispatcher:
     def _delay(self, row: OutboxMessage, attempt: Attempt) -> timedelta:
         if attempt.retry_after:  # Slack said when: honour it, and hold this method meanwhile
             delay = timedelta(seconds=attempt.retry_after)
-            self._paused_until[row.method] = self.clock.now() + delay
+            self._paused_until[attempt.method or row.method] = self.clock.now() + delay
             return delay
         backoff = min(2 ** (row.attempts - 1), MAX_BACKOFF.total_seconds())
         return timedelta(seconds=backoff * random.uniform(0.8, 1.2))
@@ -287,6 +386,48 @@ class Dispatcher:
     def _is_paused(self, method: str, now: datetime) -> bool:
         until = self._paused_until.get(method)
         return until is not None and now < until
+
+
+def _with_outbox_metadata(row: OutboxMessage, call: SlackCall) -> SlackCall:
+    """A post carries metadata naming its row, so it can be found if its answer is lost. (The
+    dispatcher owns a post's metadata: a payload's own would be replaced.)"""
+    if call.method != "chat.postMessage":
+        return call
+    nonce = row.payload.get(NONCE)
+    if not nonce:
+        nonce = secrets.token_hex(8)
+        row.payload = {**row.payload, NONCE: nonce}
+    metadata = {
+        "event_type": OUTBOX_EVENT_TYPE,
+        "event_payload": {"outbox_id": row.id, "nonce": nonce},
+    }
+    return SlackCall(call.method, {**call.payload, "metadata": metadata})
+
+
+def _mark_in_flight(row: OutboxMessage, call: SlackCall, now: datetime) -> None:
+    """Committed before a post goes out: should its answer never be recorded, the next lease
+    knows to look for it first."""
+    if call.method != "chat.postMessage":
+        return
+    row.payload = {
+        **row.payload,
+        IN_FLIGHT: {
+            "channel": call.payload.get("channel"),
+            "thread_ts": call.payload.get("thread_ts") or None,
+            "nonce": row.payload.get(NONCE),
+            "at": now.isoformat(),
+        },
+    }
+
+
+def _is_posted_by(message: dict[str, Any], *, row_id: int, nonce: Any) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return (
+        metadata.get("event_type") == OUTBOX_EVENT_TYPE
+        and payload.get("outbox_id") == row_id
+        and payload.get("nonce") == nonce
+    )
 
 
 def _replace(row: OutboxMessage, call: SlackCall, now: datetime) -> None:
@@ -316,7 +457,9 @@ def _attempt_from_error(exc: SlackApiError) -> Attempt:
         retry_after = _retry_after(headers)
         return Attempt(ok=False, data=data, error="ratelimited", retry_after=retry_after)
     if status >= 500 or error in TRANSIENT_ERRORS:
-        return Attempt(ok=False, data=data, error=error, retry_after=0)
+        # Slack's own words for internal_error and fatal_error: some of it may have been done.
+        landed = error != "ratelimited"
+        return Attempt(ok=False, data=data, error=error, retry_after=0, maybe_landed=landed)
     return Attempt(ok=False, data=data, error=error)
 
 

@@ -180,6 +180,18 @@ def _int_arg(args: Args, key: str, default: int) -> int:
     return default if number <= 0 else min(number, _MAX_LIMIT)
 
 
+def _metadata_arg(args: Args) -> Json:
+    """Message metadata as Slack takes it: an `event_type` and an object `event_payload`."""
+    metadata = args.get("metadata")
+    if not isinstance(metadata, dict):
+        raise _ApiError("invalid_metadata_format")
+    if not isinstance(metadata.get("event_type"), str) or not isinstance(
+        metadata.get("event_payload"), dict
+    ):
+        raise _ApiError("invalid_metadata_schema")
+    return copy.deepcopy(metadata)
+
+
 def _decode_json_args(args: Args) -> Args:
     """Decode JSON-string values of structured args so every encoding records alike."""
     for key in _JSON_ARGS & args.keys():
@@ -832,9 +844,11 @@ class SlackStandin:
             "app_id": self.app_id,
             "ts": ts,
         }
-        for key in ("blocks", "attachments", "metadata"):
+        for key in ("blocks", "attachments"):
             if args.get(key):
                 message[key] = copy.deepcopy(args[key])
+        if args.get("metadata"):
+            message["metadata"] = _metadata_arg(args)
         if thread_ts is not None:
             message["thread_ts"] = thread_ts
         message["team"] = self.team_id
@@ -857,6 +871,8 @@ class SlackStandin:
                     message[key] = copy.deepcopy(args[key])
                 else:
                     message.pop(key, None)
+        if args.get("metadata"):  # without it, an update keeps the message's metadata
+            message["metadata"] = _metadata_arg(args)
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts_locked()}
         return {
             "channel": channel,
@@ -903,8 +919,11 @@ class SlackStandin:
 
     # ------------------------------------------------------------------ conversations
 
-    def _with_thread_fields(self, channel: str, messages: Iterable[Json]) -> list[Json]:
-        """Copy messages adding the reply_count/parent_user_id fields Slack derives."""
+    def _with_thread_fields(
+        self, channel: str, messages: Iterable[Json], *, include_metadata: bool = False
+    ) -> list[Json]:
+        """Copy messages adding the reply_count/parent_user_id fields Slack derives. A message's
+        `metadata` is there only when the caller asked (`include_all_metadata`), as in Slack."""
         stored = self._messages.get(channel, [])
         replies: dict[str, list[Json]] = {}
         for message in stored:
@@ -913,6 +932,8 @@ class SlackStandin:
         answer = []
         for message in messages:
             out = copy.deepcopy(message)
+            if not include_metadata:
+                out.pop("metadata", None)
             thread = replies.get(message["ts"])
             if thread and _is_top_level(message):
                 users = list(dict.fromkeys(r["user"] for r in thread if "user" in r))
@@ -945,7 +966,9 @@ class SlackStandin:
             selected, _str_arg(args, "cursor"), limit, newest_first=True
         )
         return {
-            "messages": self._with_thread_fields(channel, page),
+            "messages": self._with_thread_fields(
+                channel, page, include_metadata=_bool_arg(args, "include_all_metadata")
+            ),
             "has_more": has_more,
             "pin_count": 0,
             "response_metadata": {"next_cursor": next_cursor},
@@ -979,7 +1002,9 @@ class SlackStandin:
             selected, _str_arg(args, "cursor"), limit, newest_first=False
         )
         return {
-            "messages": self._with_thread_fields(channel, page),
+            "messages": self._with_thread_fields(
+                channel, page, include_metadata=_bool_arg(args, "include_all_metadata")
+            ),
             "has_more": has_more,
             "response_metadata": {"next_cursor": next_cursor},
         }

@@ -99,17 +99,22 @@ def parse_support_command(command: dict[str, Any]) -> SupportCommand:
 def register(app: App, deps: Deps) -> None:
     def ack_support(ack: Ack, command: dict[str, Any]) -> None:
         request = parse_support_command(command)
-        if request.kind == Subcommand.INTAKE:
+        if request.kind == Subcommand.INTAKE and not command.get("trigger_id"):
+            # Without a trigger no form can open: say so rather than fail in the lazy listener.
+            logger.warning("/support came without a trigger_id: the form can't open")
+            ack(**desk_answer("no_trigger", command=request.command))
+        elif request.kind == Subcommand.INTAKE:
             ack()  # the lazy listener opens the form
         elif request.kind == Subcommand.HELP:
             ack(**support_help(request.command, reaction=deps.desk.config.reactions.ticket))
         elif request.kind == Subcommand.KB:
             ack(**search_knowledge_base(request))
         else:
-            ack(**answer_subcommand(request))
+            ack(**answer_subcommand(request, command))
 
-    def answer_subcommand(request: SupportCommand) -> dict[str, Any]:
-        """What `mine`, `queue`, `away` and `note` say back, privately (an empty ack: nothing)."""
+    def answer_subcommand(request: SupportCommand, command: dict[str, Any]) -> dict[str, Any]:
+        """What `mine`, `queue`, `away` and `note` say back, privately (an empty ack: nothing).
+        A replay of the command (`command`'s trigger) changes nothing."""
         desk, kind = deps.desk, request.kind
         words = {"command": request.command}
         if kind == Subcommand.NOTE and not (
@@ -122,7 +127,7 @@ def register(app: App, deps: Deps) -> None:
                 if stats is None:
                     return desk_answer("stats_not_agent", **words)
                 return stats_answer(stats, tz=desk.config.tz)
-        with deps.transaction() as session:
+        with deps.transaction(request=command) as session:
             if kind == Subcommand.MINE:
                 return build_list_answer(list_mine(session, desk, request.user), **words)
             if kind == Subcommand.QUEUE:
@@ -166,8 +171,9 @@ def register(app: App, deps: Deps) -> None:
         """Runs after the ack (a lazy listener): views.open is the one call that can't wait for the
         outbox, as the trigger expires three seconds after the command."""
         request = parse_support_command(command)
-        if request.kind != Subcommand.INTAKE:
-            return
+        trigger_id = command.get("trigger_id")
+        if request.kind != Subcommand.INTAKE or not trigger_id:
+            return  # without a trigger the ack said so already
         form = IntakeForm(
             priority=deps.desk.config.default_priority,
             description=request.text or None,
@@ -180,7 +186,7 @@ def register(app: App, deps: Deps) -> None:
             private_metadata=encode_modal_context(channel=request.channel),
         )
         try:
-            client.views_open(trigger_id=command["trigger_id"], view=view)
+            client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
             logger.warning("could not open the intake modal: %s", exc.response.get("error"))
 

@@ -80,7 +80,7 @@ def register(app: App, deps: Deps) -> None:
             ack()
             return
         request = CommentRequest(survey_id=int(raw), user=(body.get("user") or {}).get("id", ""))
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = record_comment(session, deps.desk, request, text=text or "")
         if result.refusal is not None:
             notice = csat_notice(result.refusal.value, ref=result.ref)["text"]

@@ -113,7 +113,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors={BlockId.REPLY: errors["reply"]})
             return
         send = ask_customer if asking else reply_to_customer
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = send(
                 session,
                 deps.desk,

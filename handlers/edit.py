@@ -83,7 +83,7 @@ def register(app: App, deps: Deps) -> None:
         if modal is None:
             ack()
             return
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = submit_edit(
                 session,
                 deps.desk,
@@ -127,7 +127,7 @@ def register(app: App, deps: Deps) -> None:
             reply_channel=modal.channel,
             reply_thread_ts=modal.thread_ts,
         )
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             perform(session, deps.desk, action)
         ack()
 
@@ -142,6 +142,11 @@ def open_view(
 ) -> None:
     """Open an agent modal from a press; a trigger that expired (or any refusal) is logged, not
     raised: the press was acknowledged already."""
+    if not body.get("trigger_id"):
+        logger.warning(
+            "no trigger to open the %s modal of ticket #%s", view.get("callback_id"), ticket_id
+        )
+        return
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as exc:

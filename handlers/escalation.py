@@ -108,7 +108,7 @@ def register(app: App, deps: Deps) -> None:
                 for name, (block, action) in _ESCALATION_BLOCKS.items()
             }
         )
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = escalate(
                 session,
                 deps.desk,
@@ -213,7 +213,7 @@ def register(app: App, deps: Deps) -> None:
         if errors:
             ack(response_action="errors", errors={BlockId.ENGINEERING_REPLY: errors["reply"]})
             return
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = reply_to_engineering(
                 session,
                 deps.desk,
@@ -254,7 +254,7 @@ def register(app: App, deps: Deps) -> None:
             if str(option.get("value", "")).isdecimal()
         ]
         note = selected_value(values, BlockId.DE_ESCALATE_NOTE, ActionId.DE_ESCALATE_NOTE)
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = de_escalate(
                 session,
                 deps.desk,

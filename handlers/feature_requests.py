@@ -101,7 +101,7 @@ def register(app: App, deps: Deps) -> None:
             at=deps.desk.clock.now(),  # a submission carries no action_ts
             user_is_external=actor_is_external(body, home_team=context.team_id),
         )
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = ship_request(session, deps.desk, submission)
         if result.refusal is None:
             ack()

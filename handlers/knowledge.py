@@ -118,7 +118,7 @@ def register(app: App, deps: Deps) -> None:
             message=selected_value(values, BlockId.ARTICLE_MESSAGE, ActionId.ARTICLE_MESSAGE_INPUT),
             at=deps.desk.clock.now(),  # a submission carries no action_ts
         )
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             result = suggest_article(session, deps.desk, submission)
         if result.refusal is not None:
             text = refusal_text(result.refusal, ref=result.ref)

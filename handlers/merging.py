@@ -88,7 +88,7 @@ def register(app: App, deps: Deps) -> None:
             chosen = selected_value(values, block_id, action_id)
             # Merge chooses the target ticket, Split the message to split off.
             submit, field = (submit_merge, "target") if form == Form.MERGE else (submit_split, "ts")
-            with deps.transaction() as session:
+            with deps.transaction(request=body) as session:
                 result = submit(
                     session,
                     deps.desk,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,30 @@ def is_external(payload: dict[str, Any], *, home_team: str | None) -> bool:
     return bool(
         (user_team and user_team != home_team) or (source_team and source_team != home_team)
     )
+
+
+# The prefix of replay keys among the processed event ids (Slack's event ids start with "Ev").
+REPLAY_PREFIX = "trigger:"
+
+
+def replay_key(body: Mapping[str, Any] | None) -> str | None:
+    """What a slash command or a view submission has instead of an event id: its `trigger_id`
+    (with the submitted view's id and hash), unique to one press of Enter or Submit. A proxy
+    that retries the POST sends the same bytes, so the same key. None for any other request,
+    or one without a trigger. Hashed: the processed-events column holds 64 characters."""
+    if not isinstance(body, Mapping) or not body.get("trigger_id"):
+        return None
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or ""
+    if body.get("type") == "view_submission":
+        view = body.get("view")
+        view = view if isinstance(view, Mapping) else {}
+        parts = [team, body["trigger_id"], view.get("id"), view.get("hash")]
+    elif body.get("command"):
+        parts = [team, body["trigger_id"]]
+    else:
+        return None
+    digest = hashlib.sha256("|".join(str(part or "") for part in parts).encode()).hexdigest()
+    return REPLAY_PREFIX + digest[: 64 - len(REPLAY_PREFIX)]
 
 
 def message_from_event(

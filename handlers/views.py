@@ -33,22 +33,29 @@ def register(app: App, deps: Deps) -> None:
     def refresh_intake_modal(body: dict[str, Any], client: WebClient) -> None:
         """Issue type or priority changed: show or hide the scale questions. The view's hash makes
         Slack refuse a stale update when the requester changed two answers in quick succession."""
-        view = body["view"]
+        view = intake_view(body)
+        if view is None:
+            return
         answers = intake_answers(view)
         show = needs_scale(answers.issue_type, answers.priority)
         if show == answers.scale_shown:
             return
-        update_intake_modal(client, view, intake_form(deps, answers, show_scale=show))
+        form = intake_form(deps, answers, show_scale=show, cut=description_was_cut(view))
+        update_intake_modal(client, view, form)
 
     def suggest_while_typing(body: dict[str, Any], client: WebClient) -> None:
         """The description changed: list the articles that may answer it under it. Nothing is
         sent when the list shown would stay the same (most keystrokes)."""
-        view = body["view"]
+        view = intake_view(body)
+        if view is None:
+            return
         typed = (body.get("actions") or [{}])[0].get("value")
         answers = intake_answers(view)
         if typed is not None:
             answers = dataclasses.replace(answers, description=typed)
-        form = intake_form(deps, answers, show_scale=answers.scale_shown)
+        form = intake_form(
+            deps, answers, show_scale=answers.scale_shown, cut=description_was_cut(view)
+        )
         updated = build_intake_modal(form, products=deps.desk.config.products, private_metadata="")
         if shown_suggestions(updated) == shown_suggestions(view):
             return
@@ -79,7 +86,7 @@ def register(app: App, deps: Deps) -> None:
             ack(
                 response_action="update",
                 view=build_intake_modal(
-                    intake_form(deps, answers, show_scale=True),
+                    intake_form(deps, answers, show_scale=True, cut=description_was_cut(view)),
                     products=deps.desk.config.products,
                     private_metadata=view.get("private_metadata") or "",
                 ),
@@ -93,7 +100,7 @@ def register(app: App, deps: Deps) -> None:
         request = to_request(
             answers, requester=user, channel=channel, requester_team=body["user"].get("team_id")
         )
-        with deps.transaction() as session:
+        with deps.transaction(request=body) as session:
             open_from_modal(session, deps.desk, request)
         ack()
 
@@ -103,7 +110,27 @@ def register(app: App, deps: Deps) -> None:
     app.view(CallbackId.INTAKE_MODAL)(handle_intake_submission)
 
 
-def intake_form(deps: Deps, answers: IntakeAnswers, *, show_scale: bool) -> IntakeForm:
+def intake_view(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The intake modal a block action came from; None (logged) when it came from anything
+    else: a message carrying an input with the same action id has no `view` to update."""
+    view = body.get("view")
+    if isinstance(view, dict) and view.get("callback_id") == CallbackId.INTAKE_MODAL:
+        return view
+    action = (body.get("actions") or [{}])[0]
+    logger.info("ignored %s: it came from no intake form", action.get("action_id"))
+    return None
+
+
+def description_was_cut(view: dict[str, Any]) -> bool:
+    """The form says its pre-filled description was cut (it keeps saying so when updated)."""
+    return any(
+        block.get("block_id") == BlockId.DESCRIPTION_CUT for block in view.get("blocks") or []
+    )
+
+
+def intake_form(
+    deps: Deps, answers: IntakeAnswers, *, show_scale: bool, cut: bool = False
+) -> IntakeForm:
     """The form as answered so far, with the articles that may answer its description."""
     users = (answers.users_affected or "").strip()
     return IntakeForm(
@@ -116,6 +143,7 @@ def intake_form(deps: Deps, answers: IntakeAnswers, *, show_scale: bool) -> Inta
         show_scale=show_scale,
         suggest=suggests_while_typing(deps.desk),
         suggestions=suggestions_for(deps, answers.description),
+        description_cut=cut,
     )
 
 

@@ -314,6 +314,9 @@ class ProcessedEventRepository:
             return False
         return True
 
+    def seen(self, event_id: str) -> bool:
+        return self.session.get(ProcessedEvent, event_id) is not None
+
     def forget_older_than(self, cutoff: datetime) -> int:
         result = self.session.execute(
             delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)

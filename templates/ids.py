@@ -30,6 +30,7 @@ class BlockId(StrEnum):
     PRIORITY = "priority"
     PRODUCT = "product"
     DESCRIPTION = "description"
+    DESCRIPTION_CUT = "description_cut"  # the intake modal's line saying the text was cut
     USERS_AFFECTED = "users_affected"
     SITE_DOWN = "site_down"
     TICKET_ACTIONS = "ticket_actions"

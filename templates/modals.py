@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from templates.ids import ActionId, BlockId, CallbackId
@@ -25,6 +25,9 @@ class IntakeForm:
     # action, and the articles that may answer (templates.knowledge.modal_suggestions) follow it.
     suggest: bool = False
     suggestions: tuple[dict[str, Any], ...] = ()
+    # The text typed after /support was longer than the description holds: the form keeps its
+    # start and says so (kept through the form's updates).
+    description_cut: bool = False
 
 
 INTAKE_IDS = {
@@ -37,6 +40,7 @@ INTAKE_IDS = {
     "product_action": ActionId.PRODUCT,
     "description_block": BlockId.DESCRIPTION,
     "description_action": ActionId.DESCRIPTION,
+    "description_cut_block": BlockId.DESCRIPTION_CUT,
     "users_affected_block": BlockId.USERS_AFFECTED,
     "users_affected_action": ActionId.USERS_AFFECTED,
     "site_down_block": BlockId.SITE_DOWN,
@@ -48,6 +52,11 @@ INTAKE_IDS = {
 def build_intake_modal(
     form: IntakeForm, *, products: tuple[str, ...], private_metadata: str
 ) -> dict[str, Any]:
+    """A description longer than the field's `max_length` is cut to it (Slack refuses a view
+    whose initial value is longer, and so would the desk's own check of the submission)."""
+    if form.description and len(form.description) > MAX_PLAIN_INPUT:
+        cut = form.description[:MAX_PLAIN_INPUT].rstrip()
+        form = replace(form, description=cut, description_cut=True)
     return render_view(
         "intake_modal.json.j2",
         form=asdict(form),

@@ -21,6 +21,20 @@ def cannot_ticket_bot_message() -> dict[str, Any]:
     return render_message("cannot_ticket_bot_message.json.j2")
 
 
+def card_moved(
+    *, ref: str, asked_in: str, landed: str, in_dm: bool, because: str
+) -> dict[str, Any]:
+    """A ticket's card went elsewhere than asked (kinds of `because` in card_moved.json.j2)."""
+    return render_message(
+        "card_moved.json.j2",
+        ref=ref,
+        asked_in=asked_in,
+        landed=landed,
+        in_dm=in_dm,
+        because=because,
+    )
+
+
 def support_help(command: str, *, reaction: str) -> dict[str, Any]:
     return render_message("support_help.json.j2", command=command, reaction=reaction)
 

@@ -359,6 +359,10 @@ def test_the_offer_quotes_the_passage_with_two_buttons(sf: SessionFactory, desk:
         fresh = session.get(OutboxMessage, row.id)
         assert fresh is not None
         fresh.status = "pending"
+        # A send is retried only while its answer is unrecorded: one that landed is updated.
+        suggestion = session.get(KbSuggestion, row.payload["_suggestion"])
+        assert suggestion is not None
+        suggestion.channel = suggestion.ts = None
     [call] = deliver(sf, desk)
     assert call.method == "chat.postMessage"
     assert (call.payload["channel"], call.payload["thread_ts"]) == (HELP, ticket.source_ts)
@@ -466,6 +470,10 @@ def test_a_customer_is_answered_in_their_own_thread_and_it_is_customer_safe(
     with sf.begin() as session:
         fresh = session.get(OutboxMessage, row.id)
         assert fresh is not None
+        # Rendered as a retry would be: while the answer is unrecorded (a landed one is updated).
+        landed = session.get(KbSuggestion, suggestion.id)
+        assert landed is not None
+        landed.channel = landed.ts = None
         call = DeliveryHooks(desk.config, desk.clock).prepare(session, fresh)
     assert call is not None and call.payload["thread_ts"] == ticket.source_ts
     for internal in (AGENT, "general", TRIAGE, "enterprise", "Acme Corp", "queue"):

@@ -1532,7 +1532,9 @@ def test_a_card_with_no_room_to_link_to_is_posted_unlinked(session: Session, des
     """A customer ticket whose triage card never landed has no room to link: the escalation
     card is posted without the link, not as an empty call."""
     ticket = customer_ticket(session, card_channel=None, card_ts=None)
-    escalation = escalated(session, desk, ticket)
+    result = do_escalate(session, desk, ticket)  # its card not landed yet (a landed one is updated)
+    escalation = EscalationRepository(session).get(result.escalation_id or 0)
+    assert escalation is not None
 
     call = prepare(session, desk, row_of(session, Purpose.ESCALATION_CARD))
 

@@ -385,9 +385,9 @@ def test_valid_submission_opens_ticket_with_card_as_its_root(desk: DeskUnderTest
 
 
 def test_submission_from_channel_without_bot_goes_to_dm(desk: DeskUnderTest) -> None:
-    """When the bot can't post where /support was typed, the card is DMed to the requester and
-    that DM becomes the ticket's thread."""
-    desk.standin.not_in_channel.add("C0RANDOM")
+    """When the bot can't post where /support was typed, nor in the triage channel (the next
+    place), the card is DMed to the requester and that DM becomes the ticket's thread."""
+    desk.standin.not_in_channel.update({"C0RANDOM", "C0TRIAGE"})
     view = open_modal(desk, channel="C0RANDOM")
 
     reply = desk.slack.submit_view(
@@ -402,13 +402,15 @@ def test_submission_from_channel_without_bot_goes_to_dm(desk: DeskUnderTest) -> 
 
     desk.deliver()
     calls = desk.standin.calls("chat.postMessage")
-    assert [(c.args["channel"], c.error) for c in calls] == [
+    assert [(c.args["channel"], c.error) for c in calls][:3] == [
         ("C0RANDOM", "not_in_channel"),
+        ("C0TRIAGE", "not_in_channel"),
         (REQUESTER, None),
     ]
-    assert "thread_ts" not in calls[1].args
-    assert calls[1].args["text"] == "Ticket #1 · Open · Low priority"
-    [dm_card] = desk.standin.messages(REQUESTER)
+    assert "thread_ts" not in calls[2].args
+    assert calls[2].args["text"] == "Ticket #1 · Open · Low priority"
+    dm_card, told = desk.standin.messages(REQUESTER)
+    assert "The card of ticket #1 is here, not in <#C0RANDOM>" in told["text"]
     ticket = only_ticket(desk)
     assert ticket.card_ts == dm_card["ts"]
     assert (ticket.source_channel, ticket.source_ts) == (ticket.card_channel, dm_card["ts"])

@@ -350,20 +350,23 @@ def test_card_falls_back_to_a_dm_when_the_bot_is_not_in_the_channel(
     standin: SlackStandin,
     intake_desk: Desk,
 ) -> None:
-    """not_in_channel turns a /support card into a DM to the requester, which is delivered."""
+    """not_in_channel, there and in the triage channel (the next place), turns a /support card
+    into a DM to the requester, which is delivered, and then says why it is there."""
     ticket_id, row_id = open_modal_ticket(session_factory, intake_desk, requester="U0ALICE")
-    standin.fail("chat.postMessage", error="not_in_channel")
+    standin.fail("chat.postMessage", error="not_in_channel", times=2)
 
-    assert dispatcher.drain() == 3  # the refused card, its DM, and the DM's chat.getPermalink
-    first, second = standin.calls("chat.postMessage")
+    # The refused card, refused again in triage, its DM, the DM's chat.getPermalink, the why.
+    assert dispatcher.drain() == 5
+    first, second, third, _why = standin.calls("chat.postMessage")
     assert (first.args["channel"], first.error) == ("C0HELP", "not_in_channel")
-    assert (second.args["channel"], second.error) == ("U0ALICE", None)
-    assert "thread_ts" not in second.args
+    assert (second.args["channel"], second.error) == ("C0TRIAGE", "not_in_channel")
+    assert (third.args["channel"], third.error) == ("U0ALICE", None)
+    assert "thread_ts" not in third.args
 
     row = load_row(session_factory, row_id)
     assert (row.status, row.method) == ("sent", "chat.postMessage")
     assert row.payload["channel"] == "U0ALICE"
-    [dm] = standin.messages("U0ALICE")
+    dm, _ = standin.messages("U0ALICE")
     ticket = load_ticket(session_factory, ticket_id)
     assert ticket.card_ts == dm["ts"]
     assert ticket.card_channel is not None and ticket.card_channel.startswith("D")
@@ -380,12 +383,13 @@ def test_card_whose_dm_also_fails_ends_failed(
 ) -> None:
     """When the DM fallback fails too, the row ends failed instead of falling back forever."""
     ticket_id, row_id = open_modal_ticket(session_factory, intake_desk, requester="U0ALICE")
-    standin.fail("chat.postMessage", error="not_in_channel")
+    standin.fail("chat.postMessage", error="not_in_channel", times=2)
     standin.fail("chat.postMessage", error="channel_not_found")
 
-    assert dispatcher.drain() == 2
+    assert dispatcher.drain() == 3
     assert [call.args["channel"] for call in standin.calls("chat.postMessage")] == [
         "C0HELP",
+        "C0TRIAGE",
         "U0ALICE",
     ]
     row = load_row(session_factory, row_id)
@@ -397,7 +401,7 @@ def test_card_whose_dm_also_fails_ends_failed(
 
     clock.advance(timedelta(hours=1))
     assert dispatcher.drain() == 0
-    assert len(standin.calls("chat.postMessage")) == 2
+    assert len(standin.calls("chat.postMessage")) == 3
 
 
 # --- 7. restarts and leases --------------------------------------------------------------------

@@ -542,3 +542,25 @@ def test_files_upload_v2_end_to_end(standin: SlackStandin, client: WebClient) ->
     ]
     [message] = standin.messages("C0MGRS")
     assert message["text"] == "Two files" and len(message["files"]) == 2
+
+
+def test_message_metadata_is_read_back_only_when_asked(
+    standin: SlackStandin, client: WebClient
+) -> None:
+    """Posted metadata is kept; history and replies show it only with include_all_metadata."""
+    metadata = {"event_type": "supportbot_outbox", "event_payload": {"outbox_id": 7}}
+    root = client.chat_postMessage(channel="C0HELP", text="card", metadata=metadata)["ts"]
+    client.chat_postMessage(channel="C0HELP", text="reply", thread_ts=root, metadata=metadata)
+    client.chat_update(channel="C0HELP", ts=root, text="card, updated")  # keeps the metadata
+
+    def shown(response: Any) -> list[Any]:
+        return [message.get("metadata") for message in response["messages"]]
+
+    assert shown(client.conversations_history(channel="C0HELP")) == [None]
+    assert shown(client.conversations_replies(channel="C0HELP", ts=root)) == [None, None]
+    history = client.conversations_history(channel="C0HELP", include_all_metadata=True)
+    assert shown(history) == [metadata]
+    replies = client.conversations_replies(channel="C0HELP", ts=root, include_all_metadata=True)
+    assert shown(replies) == [metadata, metadata]
+    refused = api_error(client.chat_postMessage, channel="C0HELP", text="x", metadata={"a": 1})
+    assert refused.response["error"] == "invalid_metadata_schema"

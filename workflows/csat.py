@@ -313,6 +313,8 @@ def prepare_csat_call(session: Session, config: DeskConfig, row: OutboxMessage) 
         if not survey.channel or not survey.ts:
             return None  # the prompt never landed: nothing to update
         return SlackCall("chat.update", {"channel": survey.channel, "ts": survey.ts, **message})
+    if survey.channel and survey.ts:  # the question is there already: never asked twice
+        return SlackCall("chat.update", {"channel": survey.channel, "ts": survey.ts, **message})
     if ticket.merged_into_id is not None or ticket.resolved_at != survey.asked_at:
         # Merged away, or reopened before the question went out: it asks about nothing now.
         return None

@@ -562,7 +562,8 @@ def prepare_call(session: Session, config: DeskConfig, row: OutboxMessage) -> Sl
         by_agent=suggestion.suggested_by is not None,
         note=_agent_message(session, suggestion),
     )
-    if row.method == "chat.update":
+    if row.method == "chat.update" or (suggestion.channel and suggestion.ts):
+        # (An offer already there is shown as it is now, never offered twice.)
         if not suggestion.channel or not suggestion.ts:
             return None  # the offer never landed: nothing to update
         return SlackCall(

@@ -29,7 +29,7 @@ from templates.escalation import (
     escalation_room_message,
 )
 from templates.merging import customer_thread_message
-from templates.notices import ticket_notice
+from templates.notices import card_moved, ticket_notice
 from workflows.clock import Clock, slack_ts_to_datetime
 from workflows.vocabulary import EventKind
 
@@ -534,6 +534,10 @@ class DeliveryHooks:
         something internal in a customer channel)."""
         call = self._prepare(session, row)
         if isinstance(call, SlackCall) and not self._may_send(session, row, call):
+            moved = self._card_moved(row, because="customer_channel")
+            if moved is not None:  # a card that must exist: the next place, not nowhere
+                row.payload = moved
+                return self.prepare(session, row)
             logger.error(
                 "outbox: refused to send %s (%s) into customer channel %s",
                 call.method,
@@ -615,6 +619,10 @@ class DeliveryHooks:
                 "chat.postMessage",
                 {"channel": row.payload["channel"], **message, "unfurl_links": False},
             )
+        if ticket.card_ts and row.payload.get("channel") == ticket.card_channel:
+            # The card is there already (this row repeats one): it shows the ticket as it is
+            # now, and no second card is posted. (Aimed elsewhere, a card is a new one there.)
+            return self._card_update(ticket)
         payload = _sendable(row.payload)
         is_root_card = not payload.get("thread_ts")
         if not is_root_card and ticket.thread_ts:
@@ -680,6 +688,10 @@ class DeliveryHooks:
             return None  # the second line has no channel of its own: it works in the ticket
         card = escalation_card(escalation, ticket=ticket, config=self.config)
         if row.purpose == Purpose.ESCALATION_CARD:
+            if escalation.card_ts:  # the card is there already: never a second one
+                return SlackCall(
+                    "chat.update", {"channel": escalation.channel, "ts": escalation.card_ts, **card}
+                )
             return SlackCall(
                 "chat.postMessage",
                 {"channel": escalation.channel, **card, "unfurl_links": False},
@@ -823,6 +835,8 @@ class DeliveryHooks:
         if row.purpose == Purpose.ENGINEERING_THREAD and row.payload.get("_kind") == "agent_reply":
             self._told_engineering(session, ticket, row, "sent_to_engineering", now=now)
         if row.purpose == Purpose.TICKET_CARD:
+            if ticket.card_ts and response.get("ts") == ticket.card_ts:
+                return None  # the card already recorded was updated: nothing new to note
             ticket.card_channel = response.get("channel")
             ticket.card_ts = response.get("ts")
             if ticket.source_ts is None and not ticket.bridged:
@@ -836,6 +850,8 @@ class DeliveryHooks:
                 at=now,
                 data={"channel": ticket.card_channel, "ts": ticket.card_ts},
             )
+            if row.payload.get("_asked_in"):
+                self._tell_where_the_card_is(session, ticket, row, now=now)
             if ticket.permalink is None:
                 fetch_permalink(session, ticket, now=now)
         elif row.purpose == Purpose.PERMALINK:
@@ -871,17 +887,10 @@ class DeliveryHooks:
             from workflows import feature_requests
 
             return feature_requests.call_failed(session, row, error)
-        fallback_user = row.payload.get("_fallback_user")
-        already_dm = row.payload.get("channel") == fallback_user
-        if (
-            row.purpose == Purpose.TICKET_CARD
-            and error in CHANNEL_UNREACHABLE
-            and fallback_user
-            and not already_dm
-        ):
-            # chat.postMessage to a user ID lands in the app's DM with that person.
-            payload = {"channel": fallback_user, "thread_ts": None}
-            return SlackCall("chat.postMessage", payload)
+        if error in CHANNEL_UNREACHABLE:
+            moved = self._card_moved(row, because=error)
+            if moved is not None:
+                return SlackCall("chat.postMessage", moved)
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
         if ticket is not None and row.purpose == Purpose.TICKET_CARD:
             TicketRepository(session).log(
@@ -920,6 +929,51 @@ class DeliveryHooks:
         ):
             self._keep_in_split_thread(session, ticket, row, error, now=now)
         return None
+
+    def _card_moved(self, row: OutboxMessage, *, because: str) -> dict[str, Any] | None:
+        """A card that must exist (a /support or split ticket's: it is their thread) refused
+        where it was to go, by a rule or by Slack: its payload aimed at the next place, the
+        triage channel and then the requester's DM (chat.postMessage to a user ID opens it).
+        None for any other row, or when no place is left. `_asked_in` and `_moved_because`
+        keep the first choice and why it failed, to tell the requester."""
+        user = row.payload.get("_fallback_user")
+        if row.purpose != Purpose.TICKET_CARD or not user:
+            return None
+        places = [place for place in (self.config.triage_channel, user) if place]
+        current = row.payload.get("channel")
+        if current in places:
+            places = places[places.index(current) + 1 :]
+        if not places:
+            return None
+        logger.warning(
+            "outbox: card of ticket %s refused in %s (%s); posting it in %s",
+            row.ticket_id,
+            current,
+            because,
+            places[0],
+        )
+        return {
+            **row.payload,
+            "channel": places[0],
+            "thread_ts": None,
+            "_asked_in": row.payload.get("_asked_in") or current,
+            "_moved_because": row.payload.get("_moved_because") or because,
+        }
+
+    def _tell_where_the_card_is(
+        self, session: Session, ticket: Ticket, row: OutboxMessage, *, now: datetime
+    ) -> None:
+        """The card landed elsewhere than asked: its requester is told where, by DM (the
+        channel they asked in may be one the bot can't post in)."""
+        user, landed = row.payload["_fallback_user"], row.payload["channel"]
+        message = card_moved(
+            ref=ticket.ref,
+            asked_in=row.payload["_asked_in"],
+            landed=landed,
+            in_dm=landed == user,
+            because=row.payload.get("_moved_because") or "",
+        )
+        post_direct(session, user=user, message=message, now=now)
 
     def _keep_in_split_thread(
         self, session: Session, ticket: Ticket, row: OutboxMessage, error: str, *, now: datetime

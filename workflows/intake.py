@@ -103,6 +103,11 @@ def is_first_delivery(session: Session, event_id: str | None, *, desk: Desk) -> 
     return ProcessedEventRepository(session).remember(event_id, at=desk.clock.now())
 
 
+def was_processed(session: Session, event_id: str) -> bool:
+    """An id `is_first_delivery` remembered (and whose transaction committed)."""
+    return ProcessedEventRepository(session).seen(event_id)
+
+
 def receive_message(session: Session, desk: Desk, message: SlackMessage) -> IntakeResult:
     """A human message in a channel the bot is in: a reply joins its ticket's conversation; a new
     message in a watched channel opens a ticket; anything else is none of the desk's business."""
