@@ -302,7 +302,6 @@ def _kb(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
-    from bot.runtime import build_runtime
     from bot.scheduler import build_scheduler
     from bot.slack_client import outbox_client
     from bot.startup import database_problem, slack_problem
@@ -333,15 +332,7 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
         engine.dispose()
         print(f"error: could not prepare the database: {_first_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEMS
-    runtime = build_runtime(
-        config=config,
-        database_url=settings.database_url,
-        api_url=settings.api_url,
-        bot_token=settings.bot_token,
-        signing_secret=settings.signing_secret or "",
-        clock=clock,
-        engine=engine,
-    )
+    runtime = _runtime(settings, config, clock, engine=engine)
     runtime.dispatcher.start()
     if not args.no_worker:
         # A thread busy with intake holds the interpreter for up to this long before an ack's
@@ -362,6 +353,23 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
         scheduler.shutdown(wait=False)
         runtime.close()
     return 0
+
+
+def _runtime(
+    settings: Settings, config: DeskConfig, clock: Clock, **options: Any
+) -> Runtime:
+    """The app's wiring from the operator's settings (`serve`, `work`, `inbox`)."""
+    from bot.runtime import build_runtime
+
+    return build_runtime(
+        config=config,
+        database_url=settings.database_url,
+        api_url=settings.api_url,
+        bot_token=settings.bot_token or "",
+        signing_secret=settings.signing_secret or "",
+        clock=clock,
+        **options,
+    )
 
 
 def _serve_http(runtime: Runtime, port: int) -> None:
@@ -387,22 +395,13 @@ def _serve_http(runtime: Runtime, port: int) -> None:
 def _work(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     """Process the inbox and send the outbox until SIGTERM or Ctrl-C: a replica that only
     works, beside `serve --no-worker` replicas that only answer Slack."""
-    from bot.runtime import build_runtime
     from storage.migrate import upgrade_schema
 
     if not settings.bot_token:
         print("error: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)", file=sys.stderr)
         return EXIT_BAD_CONFIG
     config = _load_config_or_exit(settings.config_path)
-    runtime = build_runtime(
-        config=config,
-        database_url=settings.database_url,
-        api_url=settings.api_url,
-        bot_token=settings.bot_token,
-        signing_secret=settings.signing_secret or "",
-        clock=clock,
-        verify_token=False,
-    )
+    runtime = _runtime(settings, config, clock, verify_token=False)
     try:
         upgrade_schema(runtime.engine)
     except Exception as exc:
@@ -423,20 +422,11 @@ def _work(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
 
 def _inbox(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     """`inbox`: the parked rows, with their errors; `inbox retry ID`: run one again now."""
-    from bot.runtime import build_runtime
     from storage.inbox import InboxRepository
     from storage.migrate import upgrade_schema
 
     config = _load_config_or_exit(settings.config_path)
-    runtime = build_runtime(
-        config=config,
-        database_url=settings.database_url,
-        api_url=settings.api_url,
-        bot_token=settings.bot_token or "",
-        signing_secret=settings.signing_secret or "",
-        clock=clock,
-        verify_token=False,
-    )
+    runtime = _runtime(settings, config, clock, verify_token=False)
     try:
         try:
             upgrade_schema(runtime.engine)

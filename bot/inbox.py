@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.background import PassLoop
 from bot.metrics import DeskMetrics
 from bot.sanitize import clean_json, nesting_depth
 from storage.db import SessionFactory
@@ -289,36 +290,11 @@ class InboxWorker:
         self.owner = owner or f"inbox-{uuid.uuid4().hex[:8]}"
         self.on_processed = on_processed or (lambda: None)
         self.gate = gate
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PassLoop("inbox-worker", self.work_due, self._pass_failed)
+        self.wake, self.start, self.stop = self._loop.wake, self._loop.start, self._loop.stop
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self, *, poll_seconds: float = 1.0) -> None:
-        self._thread = threading.Thread(
-            target=self._run, args=(poll_seconds,), name="inbox-worker", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self, poll_seconds: float) -> None:
-        while not self._stop.is_set():
-            try:
-                handled = self.work_due()
-            except Exception as exc:  # the database may be briefly away; keep the loop alive
-                logger.warning("inbox: could not read the inbox (%s); trying again", _line(exc))
-                handled = 0
-                self._stop.wait(poll_seconds)
-            if handled == 0:
-                self._wake.wait(poll_seconds)
-                self._wake.clear()
+    def _pass_failed(self, exc: Exception) -> None:
+        logger.warning("inbox: could not read the inbox (%s); trying again", _line(exc))
 
     def drain(self, *, max_passes: int = 1000) -> int:
         """Process until nothing is due now; how many rows were settled."""
@@ -351,11 +327,9 @@ class InboxWorker:
                 done.append(row_id)
                 lags.append((self.clock.now() - received_at).total_seconds())
         if done:
-            with self.session_factory.begin() as session:
-                InboxRepository(session).finish(done, owner=self.owner, now=self.clock.now())
+            self._finish(done)
             for lag in lags:
                 self.metrics.event_lag_seconds.observe(max(lag, 0.0))
-            self.metrics.events_processed.labels(outcome="done").inc(len(done))
         if leased:
             self.on_processed()
         return len(leased)
@@ -374,15 +348,18 @@ class InboxWorker:
         if taken is None:
             return "taken by another worker, or not due"
         if self._process(row_id, *taken):
-            with self.session_factory.begin() as session:
-                InboxRepository(session).finish([row_id], owner=self.owner, now=self.clock.now())
-            self.metrics.events_processed.labels(outcome="done").inc()
+            self._finish([row_id])
             self.on_processed()
             return "done"
         with self.session_factory.begin() as session:
             row = InboxRepository(session).get(row_id)
             status, error = (row.status, row.last_error) if row is not None else ("gone", None)
         return f"{'parked again' if status == 'failed' else 'will be retried'}: {error}"
+
+    def _finish(self, row_ids: list[int]) -> None:
+        with self.session_factory.begin() as session:
+            InboxRepository(session).finish(row_ids, owner=self.owner, now=self.clock.now())
+        self.metrics.events_processed.labels(outcome="done").inc(len(row_ids))
 
     def _process(self, row_id: int, body: str, attempts: int, label: str) -> bool:
         """Run the row's event through the listeners; False when it failed (and was recorded)."""

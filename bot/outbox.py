@@ -39,7 +39,6 @@ import base64
 import logging
 import random
 import secrets
-import threading
 import urllib.error
 import uuid
 from dataclasses import dataclass, replace
@@ -50,6 +49,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy.orm import Session
 
+from bot.background import PassLoop
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepository
@@ -127,38 +127,15 @@ class Dispatcher:
         self.clock = clock
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:8]}"
         self._paused_until: dict[str, datetime] = {}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PassLoop("outbox-dispatcher", self.deliver_due, self._pass_failed)
+        # `wake` is called after a commit that wrote rows: deliver at once, not at the next poll.
+        self.wake, self.start, self.stop = self._loop.wake, self._loop.start, self._loop.stop
 
     # --- running --------------------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Called after a commit that wrote rows: deliver at once, not at the next poll."""
-        self._wake.set()
-
-    def start(self, *, poll_seconds: float = 1.0) -> None:
-        self._thread = threading.Thread(
-            target=self._run, args=(poll_seconds,), name="outbox-dispatcher", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self, poll_seconds: float) -> None:
-        while not self._stop.is_set():
-            try:
-                sent = self.deliver_due()
-            except Exception:  # the database may be briefly away; keep the loop alive
-                logger.exception("outbox: delivery pass failed")
-                sent = 0
-            if sent == 0:
-                self._wake.wait(poll_seconds)
-                self._wake.clear()
+    @staticmethod
+    def _pass_failed(exc: Exception) -> None:
+        logger.error("outbox: delivery pass failed", exc_info=exc)
 
     def drain(self, *, max_passes: int = 100) -> int:
         """Deliver until nothing is due now; returns how many calls were made (tests, demo, CLI).

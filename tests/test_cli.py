@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -234,6 +235,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def serving(env: dict[str, str], *flags: str) -> Iterator[subprocess.Popen[str]]:
+    """The real `supportbot serve` (with `flags`) on `env["PORT"]`, healthy, until the block
+    ends (then SIGTERM; its stderr stays readable)."""
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "app.py"), "serve", *flags],
+        env=env,
+        cwd=env["HOME"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{env['PORT']}", process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandin]]:
     with SlackStandin() as standin:
@@ -244,24 +269,8 @@ def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandin]]:
             SLACK_SIGNING_SECRET="secret",
             SLACK_API_URL=standin.url,
         )
-        process = subprocess.Popen(
-            [sys.executable, str(PROJECT_ROOT / "app.py"), "serve"],
-            env=env,
-            cwd=env["HOME"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(base, process)
-            yield base, standin
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        with serving(env):
+            yield f"http://127.0.0.1:{port}", standin
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
+from bot.signature import slack_signature
 from bot.slack_driver import Reply, SlackDriver, initial_values, select_value, text_value
 from storage.models import Ticket
 from storage.repositories import NoteRepository, TicketRepository
@@ -59,9 +59,7 @@ def wire(desk: DeskUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]
         signature: str | None = None,
     ) -> Reply:
         timestamp = int(time.time()) if timestamp is None else timestamp
-        signature = signature or SignatureVerifier(SIGNING_SECRET).generate_signature(
-            timestamp=str(timestamp), body=body.decode("utf-8")
-        )
+        signature = signature or slack_signature(SIGNING_SECRET, str(timestamp), body)
         recorded.sent.append(Sent(body, content_type, headers, timestamp, signature))
         if recorded.held:
             return Reply(200, "")

@@ -4,35 +4,11 @@ once (the real `serve` processes, over HTTP)."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from bot.slack_driver import SlackDriver
 from bot.standin import SlackStandin
-from tests.conftest import PROJECT_ROOT
-from tests.test_cli import _free_port, _wait_healthy, env  # noqa: F401  (env is a fixture)
-
-
-@contextmanager
-def serving(env: dict[str, str], *flags: str) -> Iterator[subprocess.Popen[str]]:  # noqa: F811
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "app.py"), "serve", *flags],
-        env=env,
-        cwd=env["HOME"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{env['PORT']}", process)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=15)
+from tests.test_cli import _free_port, env, serving  # noqa: F401  (env is a fixture)
 
 
 def test_events_acknowledged_before_a_kill_are_processed_once_after_restart(

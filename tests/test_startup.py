@@ -3,15 +3,11 @@ where to look, exit 2, no traceback; and a normal start that warns about nothing
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
 
 from bot.standin import SlackStandin
-from tests.conftest import PROJECT_ROOT
-from tests.test_cli import _free_port, env, run  # noqa: F401  (env is a fixture)
+from tests.test_cli import _free_port, env, run, serving  # noqa: F401  (env is a fixture)
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -59,26 +55,10 @@ def test_a_normal_start_warns_about_nothing(env: dict[str, str]) -> None:  # noq
             SLACK_SIGNING_SECRET="secret",
             SLACK_API_URL=standin.url,
         )
-        process = subprocess.Popen(
-            [sys.executable, str(PROJECT_ROOT / "app.py"), "serve"],
-            env=env,
-            cwd=env["HOME"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.1)
+        with serving(env) as process:
             time.sleep(1.0)  # the scheduler's first runs
-        finally:
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=15)
+        assert process.stderr is not None
+        stderr = process.stderr.read()
     levels = [line for line in stderr.splitlines() if " WARNING " in line or " ERROR " in line]
     assert levels == [], stderr
     assert "Traceback" not in stderr
