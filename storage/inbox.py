@@ -62,10 +62,13 @@ class InboxRepository:
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
-            insert(InboxEvent).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            insert(InboxEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(InboxEvent.id)
         )
-        result = self.session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))
+        # RETURNING, not rowcount: psycopg reports a skipped ORM insert as a row written.
+        return self.session.execute(statement).scalar_one_or_none() is not None
 
     def get(self, row_id: int) -> InboxEvent | None:
         return self.session.get(InboxEvent, row_id)
