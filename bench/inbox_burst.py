@@ -264,6 +264,7 @@ def run_product_once(
     *,
     split: bool,
     args: argparse.Namespace,
+    worker_after: bool = False,
     tmp: Path,
     run: str,
 ) -> dict[str, Any]:
@@ -281,7 +282,10 @@ def run_product_once(
     app = [sys.executable, str(ROOT / "app.py")]
     quiet = subprocess.DEVNULL
     serve = subprocess.Popen(
-        [*app, "serve", *(["--no-worker"] if split else [])], env=env, stderr=quiet, cwd=tmp
+        [*app, "serve", *(["--no-worker"] if split or worker_after else [])],
+        env=env,
+        stderr=quiet,
+        cwd=tmp,
     )
     processes = [serve]
     try:
@@ -293,6 +297,8 @@ def run_product_once(
         burst = send_burst(
             port, events=args.events, senders=args.senders, run=run, first_ts=first_ts
         )
+        if worker_after:
+            processes.append(subprocess.Popen([*app, "work"], env=env, stderr=quiet, cwd=tmp))
         carded_after = None
         while time.perf_counter() - burst.ended_at < 120:
             if count_carded(database_url) >= args.events:
@@ -333,6 +339,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--postgres", help="also run on this PostgreSQL URL (its schema is reset)")
+    parser.add_argument(
+        "--ways",
+        default="inside,split",
+        help="comma-separated: inside (serve), split (serve --no-worker + work), "
+        "acks (serve --no-worker during the burst, work started after it: the ack path alone)",
+    )
     parser.add_argument("--standin", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -363,7 +375,8 @@ def main() -> None:
             f"p99 {bare['p99']:.1f} ms, max {bare['max']:.1f} ms, peak RSS {bare_rss:.0f} MB"
         )
         for name, url in databases:
-            for split in (False, True):
+            for way in args.ways.split(","):
+                split, worker_after = way == "split", way == "acks"
                 with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as folder:
                     tmp = Path(folder)
                     if url is None:
@@ -371,17 +384,22 @@ def main() -> None:
                     else:
                         reset_postgres(url)
                         database_url = url
-                    run = f"{name[:2].upper()}{int(split)}"
+                    run = f"{name[:2].upper()}{way[:2].upper()}"
                     result = run_product_once(
                         standin,
                         standin_url,
                         database_url,
                         split=split,
+                        worker_after=worker_after,
                         args=args,
                         tmp=tmp,
                         run=run,
                     )
-                how = "serve --no-worker + work" if split else "serve (worker inside)"
+                how = {
+                    "inside": "serve (worker inside)",
+                    "split": "serve --no-worker + work",
+                    "acks": "serve --no-worker, work after the burst",
+                }[way]
                 carded = (
                     f"all {args.events} carded {result['carded_after']:.1f} s after the last event"
                     if result["carded_after"] is not None

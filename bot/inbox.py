@@ -36,7 +36,7 @@ from bot.background import PassLoop
 from bot.metrics import DeskMetrics
 from bot.sanitize import clean_json, nesting_depth
 from storage.db import SessionFactory
-from storage.inbox import InboxRepository
+from storage.inbox import InboxIntake, InboxRepository
 from storage.models import InboxEvent
 from workflows.clock import Clock
 
@@ -91,7 +91,7 @@ class Accepted:
 
 
 def accept_body(
-    raw: bytes, *, session_factory: SessionFactory, clock: Clock, metrics: DeskMetrics
+    raw: bytes, *, intake: InboxIntake, clock: Clock, metrics: DeskMetrics
 ) -> Accepted:
     """An Events API request's body, signature already checked: parse it, then `accept_event`."""
     try:
@@ -101,16 +101,14 @@ def accept_body(
         logger.warning("inbox: refused a request: %s", problem)
         metrics.events_refused.inc()
         return Accepted(400, problem)
-    return accept_event(
-        envelope, raw=raw, session_factory=session_factory, clock=clock, metrics=metrics
-    )
+    return accept_event(envelope, raw=raw, intake=intake, clock=clock, metrics=metrics)
 
 
 def accept_event(
     envelope: Any,
     *,
     raw: bytes | None = None,
-    session_factory: SessionFactory,
+    intake: InboxIntake,
     clock: Clock,
     metrics: DeskMetrics,
 ) -> Accepted:
@@ -132,16 +130,15 @@ def accept_event(
     else:  # a replay of the same bytes has the same key
         key = "sha256:" + hashlib.sha256(raw if raw is not None else body.encode()).hexdigest()
     event_type = event.get("type") if isinstance(event.get("type"), str) else None
-    with session_factory.begin() as session:
-        stored = InboxRepository(session).store(
-            dedupe_key=key,
-            kind="event",
-            event_type=clean_json(event_type)[:64] if event_type else None,
-            ordering_key=ordering_key(event) if problem is None else None,
-            body=body,
-            now=clock.now(),
-            parked_because=problem,
-        )
+    stored = intake.store(
+        dedupe_key=key,
+        kind="event",
+        event_type=clean_json(event_type)[:64] if event_type else None,
+        ordering_key=ordering_key(event) if problem is None else None,
+        body=body,
+        now=clock.now(),
+        parked_because=problem,
+    )
     if problem is not None:
         logger.warning("inbox: parked event %s without processing it: %s", key[:80], problem)
         metrics.events_refused.inc()

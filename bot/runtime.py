@@ -19,6 +19,7 @@ from bot.server import WsgiApp, create_wsgi_app
 from bot.slack_client import interactive_client, outbox_client
 from handlers.deps import Deps
 from storage.db import SessionFactory, create_db_engine, create_session_factory
+from storage.inbox import InboxIntake
 from workflows.clock import Clock
 from workflows.delivery import DeliveryHooks
 from workflows.desk import Desk
@@ -35,14 +36,12 @@ class Runtime:
     app: App  # the front app: what Slack's requests reach
     worker_app: App  # the same listeners, for events replayed from the inbox
     signing_secret: str
+    intake: InboxIntake
 
     def accept(self, envelope: dict[str, Any]) -> Accepted:
         """Store an Events API envelope (Socket Mode's path; HTTP's is in `bot.server`)."""
         accepted = accept_event(
-            envelope,
-            session_factory=self.session_factory,
-            clock=self.desk.clock,
-            metrics=self.metrics,
+            envelope, intake=self.intake, clock=self.desk.clock, metrics=self.metrics
         )
         self.inbox.wake()
         return accepted
@@ -51,7 +50,7 @@ class Runtime:
         return create_wsgi_app(
             self.app,
             self.engine,
-            session_factory=self.session_factory,
+            intake=self.intake,
             clock=self.desk.clock,
             metrics=self.metrics,
             signing_secret=self.signing_secret,
@@ -132,6 +131,7 @@ def build_runtime(
         app,
         worker_app,
         signing_secret,
+        InboxIntake(engine),
     )
     holder["runtime"] = runtime
     return runtime

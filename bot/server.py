@@ -25,7 +25,8 @@ from waitress.server import create_server
 from bot.inbox import accept_body
 from bot.metrics import CONTENT_TYPE, DeskMetrics
 from bot.signature import is_signed_by_slack
-from storage.db import SessionFactory, database_is_reachable
+from storage.db import database_is_reachable
+from storage.inbox import InboxIntake
 from workflows.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def create_wsgi_app(
     app: App,
     engine: Engine,
     *,
-    session_factory: SessionFactory,
+    intake: InboxIntake,
     clock: Clock,
     metrics: DeskMetrics,
     signing_secret: str,
@@ -70,9 +71,7 @@ def create_wsgi_app(
             ):
                 return _plain(start_response, "401 Unauthorized", b"invalid request\n")
             try:
-                accepted = accept_body(
-                    raw, session_factory=session_factory, clock=clock, metrics=metrics
-                )
+                accepted = accept_body(raw, intake=intake, clock=clock, metrics=metrics)
             except Exception as exc:  # the database is away: Slack's retry will store it
                 logger.error("inbox: could not store an event, answering 500: %s", exc)
                 return _plain(start_response, "500 Internal Server Error", b"")

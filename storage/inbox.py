@@ -8,14 +8,17 @@ twice changes nothing the second time.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
+from storage.db import URGENT
 from storage.models import InboxEvent, OutboxMessage
 
 PENDING, LEASED, DONE, FAILED = "pending", "leased", "done", "failed"
@@ -30,9 +33,40 @@ class QueueDepth:
     oldest_pending_at: datetime | None
 
 
-class InboxRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+@dataclass
+class _Waiting:
+    """One ack's row, waiting for the commit that stores it (or to lead that commit)."""
+
+    values: dict[str, object]
+    done: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    stored: bool = False
+    error: BaseException | None = None
+
+
+class InboxIntake:
+    """The ack path's one write: insert a request unless its key is already stored.
+
+    Group commit: the acks that arrive while a commit is under way are stored together by the
+    next one, in one INSERT and one COMMIT, so a burst costs a commit per batch rather than per
+    event, and on SQLite the threads don't queue one by one for the write lock. Alone, an ack
+    writes at once. Core on a connection of its own, the statement built once: no session's
+    bookkeeping."""
+
+    def __init__(self, engine: Engine, *, batch_limit: int = 100) -> None:
+        self.engine = engine
+        self.batch_limit = batch_limit
+        table = InboxEvent.__table__
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # RETURNING, not rowcount: psycopg counts a skipped insert as a row written.
+        self._insert = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.dedupe_key)
+        )
+        self._lock = threading.Lock()
+        self._waiting: list[_Waiting] = []
+        self._writing = False
 
     def store(
         self,
@@ -45,30 +79,83 @@ class InboxRepository:
         now: datetime,
         parked_because: str | None = None,
     ) -> bool:
-        """Insert the request unless its key is already stored; False for a duplicate. A request
-        that can never be processed (`parked_because`) is stored parked, for `supportbot inbox`."""
-        values = {
-            "dedupe_key": dedupe_key,
-            "kind": kind,
-            "event_type": event_type,
-            "ordering_key": ordering_key,
-            "body": body,
-            "status": FAILED if parked_because else PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": parked_because,
-            "received_at": now,
-        }
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(InboxEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(InboxEvent.id)
+        """False for a duplicate. A request that can never be processed (`parked_because`) is
+        stored parked, for `supportbot inbox`. A database error is raised to every ack of the
+        batch (Slack retries each)."""
+        mine = _Waiting(
+            {
+                "dedupe_key": dedupe_key,
+                "kind": kind,
+                "event_type": event_type,
+                "ordering_key": ordering_key,
+                "body": body,
+                "status": FAILED if parked_because else PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "lease_owner": None,
+                "lease_until": None,
+                "last_error": parked_because,
+                "received_at": now,
+                "processed_at": None,
+            }
         )
-        # RETURNING, not rowcount: psycopg reports a skipped ORM insert as a row written.
-        return self.session.execute(statement).scalar_one_or_none() is not None
+        with self._lock:
+            self._waiting.append(mine)
+            if not self._writing:
+                self._writing = mine.leads = True
+        if not mine.leads:
+            mine.done.wait()  # stored by another ack's commit, or handed the lead
+        if mine.leads:
+            self._lead()
+        if mine.error is not None:
+            raise mine.error
+        return mine.stored
+
+    def _lead(self) -> None:
+        """Write what waits (this ack's row first among them), then hand the lead on."""
+        with self._lock:
+            batch = self._waiting[: self.batch_limit]
+            del self._waiting[: self.batch_limit]
+        try:
+            self._write(batch)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].leads = True
+                    self._waiting[0].done.set()
+                else:
+                    self._writing = False
+            for waiting in batch:
+                waiting.done.set()
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            stored = self._insert_rows([waiting.values for waiting in batch])
+        except (OperationalError, InterfaceError) as exc:  # the database is away: all retry
+            for waiting in batch:
+                waiting.error = exc
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            for waiting in batch:  # one row the database refuses fails alone
+                self._write([waiting])
+            return
+        for waiting in batch:
+            key = waiting.values["dedupe_key"]
+            waiting.stored = key in stored
+            stored.discard(key)  # the same event twice in one batch: the second is a duplicate
+
+    def _insert_rows(self, rows: list[dict[str, object]]) -> set[object]:
+        connection = self.engine.connect().execution_options(**{URGENT: True})
+        with connection, connection.begin():
+            return set(connection.execute(self._insert, rows).scalars())
+
+
+class InboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def get(self, row_id: int) -> InboxEvent | None:
         return self.session.get(InboxEvent, row_id)
@@ -88,12 +175,7 @@ class InboxRepository:
             earlier.status.in_((PENDING, LEASED)),
             earlier.attempts == 0,
         )
-        query = (
-            select(InboxEvent.id)
-            .where(due, ~waits_behind)
-            .order_by(InboxEvent.id)
-            .limit(limit)
-        )
+        query = select(InboxEvent.id).where(due, ~waits_behind).order_by(InboxEvent.id).limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
             # Another replica's lease in progress: skip its rows rather than wait for them.
             query = query.with_for_update(skip_locked=True, of=InboxEvent)
