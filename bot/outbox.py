@@ -41,6 +41,7 @@ import random
 import secrets
 import urllib.error
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -59,6 +60,10 @@ from workflows.delivery import UPLOAD_FILES, SlackCall
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+# Calls in flight at once from a running dispatcher. Slack answers in 100-300 ms, so one call at a
+# time would post a few cards a second; rows of one ticket still go one at a time, in order
+# (a pass lists at most one row per ticket). `drain` (tests, the demo) sends one at a time.
+SENDERS = 2
 MAX_BACKOFF = timedelta(minutes=10)
 MAX_ATTEMPTS = 30  # with backoff capped at 10 minutes: about four hours of Slack trouble
 TRANSIENT_ERRORS = frozenset(
@@ -120,8 +125,15 @@ class Dispatcher:
         clock: Clock,
         *,
         owner: str | None = None,
+        senders: int = SENDERS,
+        gate: Any = None,
     ) -> None:
+        """`gate` (an `AckGate`): a running dispatcher's senders wait for this process's Slack
+        requests in flight to be answered before each call, as its inbox worker does."""
         self.session_factory = session_factory
+        self.senders = senders
+        self.gate = gate
+        self._pool: ThreadPoolExecutor | None = None
         self.client = client
         self.hooks = hooks
         self.clock = clock
@@ -129,7 +141,13 @@ class Dispatcher:
         self._paused_until: dict[str, datetime] = {}
         self._loop = PassLoop("outbox-dispatcher", self.deliver_due, self._pass_failed)
         # `wake` is called after a commit that wrote rows: deliver at once, not at the next poll.
-        self.wake, self.start, self.stop = self._loop.wake, self._loop.start, self._loop.stop
+        self.wake, self.start = self._loop.wake, self._loop.start
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._loop.stop(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     # --- running --------------------------------------------------------------------------------
 
@@ -151,19 +169,42 @@ class Dispatcher:
     # --- one pass -------------------------------------------------------------------------------
 
     def deliver_due(self, *, limit: int = 50) -> int:
-        return self._pass(limit=limit)[0]
+        return self._pass(limit=limit, senders=self.senders)[0]
 
-    def _pass(self, *, limit: int) -> tuple[int, int]:
+    def _pass(self, *, limit: int, senders: int = 1) -> tuple[int, int]:
         """One pass over the due rows: (calls made, rows settled: sent, failed or dropped)."""
         now = self.clock.now()
         with self.session_factory.begin() as session:
-            ids = OutboxRepository(session).due_ids(now=now, limit=limit)
-        made = handled = 0
-        for row_id in ids:
-            outcome = self._deliver_one(row_id)
-            made += outcome == "called"
-            handled += outcome != "skipped"
+            due = OutboxRepository(session).due(now=now, limit=limit)
+        # One lane per ticket (a pass has at most one row of each), and one for the rows of no
+        # ticket (digests, App Home), which keep their order among themselves.
+        lanes: dict[int | None, list[int]] = {}
+        for row_id, ticket_id in due:
+            lanes.setdefault(ticket_id, []).append(row_id)
+        if senders > 1 and len(lanes) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(senders, thread_name_prefix="outbox-sender")
+            outcomes = [
+                outcome
+                for lane in self._pool.map(self._deliver_gated_lane, lanes.values())
+                for outcome in lane
+            ]
+        else:
+            outcomes = self._deliver_lane([row_id for row_id, _ in due], gated=senders > 1)
+        made = sum(outcome == "called" for outcome in outcomes)
+        handled = sum(outcome != "skipped" for outcome in outcomes)
         return made, handled
+
+    def _deliver_lane(self, row_ids: list[int], *, gated: bool = False) -> list[str]:
+        outcomes = []
+        for row_id in row_ids:
+            if gated and self.gate is not None:
+                self.gate.wait_for_quiet()
+            outcomes.append(self._deliver_one(row_id))
+        return outcomes
+
+    def _deliver_gated_lane(self, row_ids: list[int]) -> list[str]:
+        return self._deliver_lane(row_ids, gated=True)
 
     def _deliver_one(self, row_id: int) -> str:
         """What became of the row: called Slack, dropped (nothing to send), or skipped (taken,

@@ -94,11 +94,13 @@ def build_runtime(
     metrics = DeskMetrics()
     metrics.watch_queues(session_factory, clock.now)
     desk = Desk(config=config, clock=clock)
+    gate = AckGate()  # this process's Slack requests go first; its worker and senders wait
     dispatcher = Dispatcher(
         session_factory,
         outbox_client(bot_token, api_url, metrics=metrics),
         DeliveryHooks(config, clock),
         clock,
+        gate=gate,
     )
     deps = Deps(desk=desk, session_factory=session_factory, wake_outbox=dispatcher.wake)
     interactive = client or interactive_client(bot_token, api_url, metrics=metrics)
@@ -119,7 +121,7 @@ def build_runtime(
         clock,
         metrics,
         on_processed=dispatcher.wake,
-        gate=AckGate(),
+        gate=gate,
     )
     runtime = Runtime(
         engine,

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storage.db import URGENT
 from storage.models import InboxEvent, OutboxMessage
@@ -164,18 +164,22 @@ class InboxRepository:
         """Rows to process now, oldest first, at most one per ordering key: a row waits while an
         earlier row of its channel has not had its first try (a reply waits for its question).
         A row that failed once steps out of line, so it never holds up the rows behind it."""
-        earlier = aliased(InboxEvent)
+        waiting = InboxEvent.status.in_((PENDING, LEASED))
         due = or_(
             and_(InboxEvent.status == PENDING, InboxEvent.next_attempt_at <= now),
             and_(InboxEvent.status == LEASED, InboxEvent.lease_until < now),
         )
-        waits_behind = exists().where(
-            earlier.ordering_key == InboxEvent.ordering_key,
-            earlier.id < InboxEvent.id,
-            earlier.status.in_((PENDING, LEASED)),
-            earlier.attempts == 0,
+        # The first waiting row of each channel (ix_inbox_waiting: one entry per waiting row,
+        # so this costs what waits, not what the inbox has done).
+        heads = (
+            select(func.min(InboxEvent.id))
+            .where(waiting, InboxEvent.ordering_key.is_not(None), InboxEvent.attempts == 0)
+            .group_by(InboxEvent.ordering_key)
         )
-        query = select(InboxEvent.id).where(due, ~waits_behind).order_by(InboxEvent.id).limit(limit)
+        in_turn = or_(
+            InboxEvent.attempts > 0, InboxEvent.ordering_key.is_(None), InboxEvent.id.in_(heads)
+        )
+        query = select(InboxEvent.id).where(due, in_turn).order_by(InboxEvent.id).limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
             # Another replica's lease in progress: skip its rows rather than wait for them.
             query = query.with_for_update(skip_locked=True, of=InboxEvent)

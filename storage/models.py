@@ -540,8 +540,15 @@ class InboxEvent(Base):
     __tablename__ = "inbox"
     __table_args__ = (
         Index("ix_inbox_due", "status", "next_attempt_at"),
-        # "Is an earlier row of this channel still waiting?" is one probe of this index.
-        Index("ix_inbox_order", "ordering_key", "id"),
+        # The first waiting row of each channel, read from the waiting rows alone: the done ones
+        # (kept three days) are not in it.
+        Index(
+            "ix_inbox_waiting",
+            "ordering_key",
+            "id",
+            sqlite_where=text("status IN ('pending', 'leased')"),
+            postgresql_where=text("status IN ('pending', 'leased')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -413,15 +413,15 @@ class OutboxRepository:
             or_(OutboxMessage.ticket_id.is_(None), ~blocked_by_earlier),
         ]
 
-    def due_ids(self, *, now: datetime, limit: int) -> list[int]:
-        """Ids of rows ready to send, oldest first."""
+    def due(self, *, now: datetime, limit: int) -> list[tuple[int, int | None]]:
+        """Rows ready to send, oldest first, as (id, ticket id): at most one per ticket."""
         query = (
-            select(OutboxMessage.id)
+            select(OutboxMessage.id, OutboxMessage.ticket_id)
             .where(*self._is_due(now))
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
-        return list(self.session.scalars(query).all())
+        return [(row_id, ticket_id) for row_id, ticket_id in self.session.execute(query)]
 
     def lease(self, row_id: int, *, owner: str, now: datetime, for_: timedelta) -> bool:
         """Take a row for sending; False when another dispatcher got it or it is no longer due."""

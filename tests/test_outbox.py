@@ -6,6 +6,7 @@ Each test drives a `Dispatcher` by hand with a `ManualClock`: retries are checke
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -751,3 +752,70 @@ def test_card_of_a_deleted_ticket_is_dropped_and_released(
     row = load_row(session_factory, row_id)
     assert (row.status, row.ticket_id, row.sent_at) == ("dropped", None, None)
     assert (row.lease_owner, row.lease_until) == (None, None), "the dropped row still looks leased"
+
+
+# --- 10. a running dispatcher's senders -----------------------------------------------------------
+
+
+def test_a_running_dispatcher_sends_several_tickets_at_once_each_in_order(
+    session_factory: SessionFactory,
+    standin: SlackStandin,
+    desk_config: DeskConfig,
+    intake_desk: Desk,
+    clock: ManualClock,
+) -> None:
+    """Slack's latency is paid once per pass, not once per row: rows of different tickets go out
+    together, while each ticket's rows, and the rows of no ticket, keep their order."""
+    tickets = [open_modal_ticket(session_factory, intake_desk)[0] for _ in range(4)]
+    with session_factory.begin() as session:
+        for ticket_id in tickets:
+            OutboxRepository(session).enqueue(
+                "chat.postEphemeral",
+                {"channel": "C0HELP", "user": "U0ALICE", "text": f"after the card of {ticket_id}"},
+                now=clock.now(),
+                purpose=Purpose.NOTICE,
+                ticket_id=ticket_id,
+            )
+    for n in range(3):
+        enqueue_notice(session_factory, clock, f"no ticket {n}")
+    standin.latency = 0.2
+    dispatcher = Dispatcher(
+        session_factory,
+        outbox_client(TOKEN, standin.url),
+        DeliveryHooks(desk_config, clock),
+        clock,
+        senders=4,
+    )
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 30:
+            with session_factory.begin() as session:
+                if not OutboxRepository(session).pending():
+                    break
+            dispatcher.deliver_due()
+    finally:
+        dispatcher.stop()
+    elapsed = time.monotonic() - started
+    calls = [c for c in standin.calls() if not c.failed]
+    # 4 cards + 4 permalinks + 4 notices + 3 ticketless notices: 15 calls at 0.2 s each.
+    assert len(calls) == 15
+    assert elapsed < 15 * 0.2 * 0.6, f"{elapsed:.2f} s: the calls went one at a time"
+    texts_sent = [c.args.get("text") for c in calls if c.method == "chat.postEphemeral"]
+    assert [t for t in texts_sent if t.startswith("no ticket")] == [
+        "no ticket 0",
+        "no ticket 1",
+        "no ticket 2",
+    ]
+    for ticket_id in tickets:
+        card = load_ticket(session_factory, ticket_id)
+        assert card.card_ts is not None
+        posted_at = next(
+            i
+            for i, c in enumerate(calls)
+            if c.method == "chat.postMessage"
+            and c.args.get("text", "").startswith(f"Ticket #{card.id} ")
+        )
+        notice_at = next(
+            i for i, c in enumerate(calls) if c.args.get("text") == f"after the card of {ticket_id}"
+        )
+        assert posted_at < notice_at

@@ -39,12 +39,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_inbox_dedupe_key")),
     )
     op.create_index("ix_inbox_due", "inbox", ["status", "next_attempt_at"])
-    op.create_index("ix_inbox_order", "inbox", ["ordering_key", "id"])
+    waiting = sa.text("status IN ('pending', 'leased')")
+    op.create_index(
+        "ix_inbox_waiting",
+        "inbox",
+        ["ordering_key", "id"],
+        sqlite_where=waiting,
+        postgresql_where=waiting,
+    )
     op.create_index(op.f("ix_inbox_received_at"), "inbox", ["received_at"])
 
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_inbox_received_at"), table_name="inbox")
-    op.drop_index("ix_inbox_order", table_name="inbox")
+    op.drop_index("ix_inbox_waiting", table_name="inbox")
     op.drop_index("ix_inbox_due", table_name="inbox")
     op.drop_table("inbox")
