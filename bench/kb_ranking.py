@@ -15,7 +15,7 @@ the desk's own `reindex`, asks every question through `KnowledgeIndex.search`, a
   rate (suggestions whose best match is wrong, every suggestion for an unanswerable question
   included, over all suggestions made) and how many unanswerable questions got a suggestion.
 
-    cd /work/main && . .venv/bin/activate
+    . .venv/bin/activate    # from the repository's root
     python bench/kb_ranking.py                   # the sweep, 0.10 … 0.70
     python bench/kb_ranking.py --misses          # also every question answered wrongly
     python bench/kb_ranking.py --half even       # every other question (check on the other)

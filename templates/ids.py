@@ -82,7 +82,6 @@ class ActionId(StrEnum):
     REASSIGN = "ticket_reassign"
     RESOLVE = "ticket_resolve"
     REOPEN = "ticket_reopen"
-    WAITING = "ticket_waiting"
     EDIT = "ticket_edit"
     NOTE = "ticket_note"
     OPEN = "ticket_open"

@@ -61,10 +61,6 @@ def blockquote(text: str) -> str:
     return "\n".join(f">{line}" for line in text.splitlines()) if text else text
 
 
-def render_text(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context).strip()
-
-
 def render_json(template: str, **context: Any) -> Any:
     source = environment().get_template(template).render(**context)
     try:

@@ -334,7 +334,6 @@ class ReindexReport:
     unchanged: int = 0
     problems: tuple[ArticleProblem, ...] = ()
     version: int = 0
-    missing_folder: bool = False
 
     @property
     def changed(self) -> bool:
@@ -399,10 +398,6 @@ def _fields(article: Article) -> ArticleFields:
         checksum=article.checksum,
         passages=tuple((p.heading, p.text) for p in article.passages),
     )
-
-
-def indexed_fingerprint(session: Session) -> str | None:
-    return KnowledgeRepository(session).fingerprint()
 
 
 def index_version(session: Session) -> int:
