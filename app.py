@@ -355,9 +355,7 @@ def _serve(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
-def _runtime(
-    settings: Settings, config: DeskConfig, clock: Clock, **options: Any
-) -> Runtime:
+def _runtime(settings: Settings, config: DeskConfig, clock: Clock, **options: Any) -> Runtime:
     """The app's wiring from the operator's settings (`serve`, `work`, `inbox`)."""
     from bot.runtime import build_runtime
 
@@ -586,11 +584,11 @@ class _OneShot:
 @contextlib.contextmanager
 def _one_shot_runtime(settings: Settings, config: DeskConfig, clock: Clock) -> Iterator[_OneShot]:
     """The database upgraded and the outbox ready; the outbox is delivered by the caller."""
+    from bot.delivery import DeliveryHooks
     from bot.outbox import Dispatcher
     from bot.slack_client import outbox_client
     from storage.db import create_db_engine, create_session_factory
     from storage.migrate import upgrade_schema
-    from workflows.delivery import DeliveryHooks
     from workflows.desk import Desk
 
     engine = create_db_engine(settings.database_url)

@@ -28,8 +28,8 @@ from templates.csat import RATING_ACTIONS, rating_value
 from templates.customers import customer_reply
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.notices import ticket_notice
-from templates.render import terminal_text
-from templates.sla import plain_dates, sla_digest_message
+from templates.render import plain_dates, terminal_text
+from templates.sla import sla_digest_message
 from workflows.clock import ManualClock
 from workflows.export import export_records
 from workflows.knowledge import reindex
@@ -352,9 +352,7 @@ def run_demo(
             upgrade_schema(runtime.engine)
             with runtime.session_factory.begin() as session:
                 reindex(session, kb, now=clock.now())
-            server = create_http_server(
-                runtime.wsgi(), host="127.0.0.1", port=0, threads=4
-            )
+            server = create_http_server(runtime.wsgi(), host="127.0.0.1", port=0, threads=4)
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()
             slack = SlackDriver(

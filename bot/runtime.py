@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app, event_processor
 from bot.config import DeskConfig
+from bot.delivery import DeliveryHooks
 from bot.inbox import Accepted, AckGate, InboxWorker, accept_event
 from bot.metrics import DeskMetrics
 from bot.outbox import Dispatcher
@@ -21,7 +22,6 @@ from handlers.deps import Deps
 from storage.db import SessionFactory, create_db_engine, create_session_factory
 from storage.inbox import InboxIntake
 from workflows.clock import Clock
-from workflows.delivery import DeliveryHooks
 from workflows.desk import Desk
 
 

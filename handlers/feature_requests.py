@@ -21,6 +21,7 @@ from handlers.edit import actor_is_external, open_view
 from handlers.payloads import action_time, view_values
 from templates.feature_requests import build_ship_modal, feature_request_notice
 from templates.ids import ActionId, BlockId, CallbackId
+from workflows.feature_request_button import mark_feature_request
 from workflows.feature_requests import (
     MAX_RELEASE_NOTE,
     LinkChoice,
@@ -30,7 +31,6 @@ from workflows.feature_requests import (
     check_release_note,
     choose_request,
     choose_status,
-    mark_feature_request,
     ship_form_for,
     ship_request,
 )

@@ -113,9 +113,7 @@ def ticket_card_model(
     priority = Priority(ticket.priority)
     escalations = live_escalations(ticket)
     target = config.sla_target(priority, tier=ticket.customer_tier, queue=ticket.queue)
-    states = (
-        {t: target_state(ticket, t, now=now) for t in SlaTarget} if now is not None else {}
-    )
+    states = {t: target_state(ticket, t, now=now) for t in SlaTarget} if now is not None else {}
     status = TicketStatus(ticket.status)
     active = status in ACTIVE_STATUSES
     return TicketCard(

@@ -8,6 +8,7 @@ function) or `tojson`; `tests/test_templates.py` fails on any `{{ ... }}` that u
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,14 @@ def _fit_block(block: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
+def plain_dates(text: str) -> str:
+    """Slack dates shown by their fallback, for a terminal (`digest --dry-run`, the demo)."""
+    return re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text)
+
+
 def terminal_text(message: dict[str, Any]) -> str:
     """A message's blocks as terminal text (`digest --dry-run`, the demo): headers, sections with
     their fields, and context lines; Slack dates shown by their fallback."""
-    from templates.sla import plain_dates
-
     parts: list[str] = []
     for block in message.get("blocks", []):
         kind = block.get("type")

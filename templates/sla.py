@@ -7,7 +7,6 @@ zone and which stays true however long the message stays on screen.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,11 +51,6 @@ def date_parts(moment: datetime, tz: ZoneInfo) -> dict[str, Any]:
         "ts": int(moment.timestamp()),
         "fallback": moment.astimezone(tz).strftime("%a %d %b %H:%M %Z"),
     }
-
-
-def plain_dates(text: str) -> str:
-    """Slack dates shown by their fallback, for a terminal (`digest --dry-run`, the demo)."""
-    return re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text)
 
 
 def relative(moment: datetime, now: datetime) -> str:

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket
 from storage.repositories import OutboxRepository
 from workflows.clock import ManualClock, datetime_to_slack_ts
-from workflows.delivery import DeliveryHooks, Purpose, publish_home, refresh_card
+from workflows.delivery import Purpose, publish_home, refresh_card
 from workflows.desk import Desk
 from workflows.intake import Outcome, SlackMessage, receive_message
 from workflows.triage import ActionKind, TicketAction, perform

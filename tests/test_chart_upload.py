@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.config import DeskConfig
+from bot.delivery import DeliveryHooks
 from bot.outbox import Dispatcher
 from bot.slack_client import outbox_client
 from bot.standin import UPLOAD, SlackStandin
@@ -27,7 +28,6 @@ from workflows.clock import ManualClock
 from workflows.delivery import (
     CUSTOMER_SAFE_PURPOSES,
     UPLOAD_FILES,
-    DeliveryHooks,
     Purpose,
     digest_payload_with_charts,
     enqueue_charts,

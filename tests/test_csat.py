@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.config import ConfigInvalid, DeskConfig, parse_config
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import CsatSurvey, OutboxMessage, Ticket
 from storage.repositories import CsatRepository, TicketRepository
@@ -31,7 +32,7 @@ from workflows.csat import (
     record_comment,
     should_ask,
 )
-from workflows.delivery import CUSTOMER_SAFE_PURPOSES, DeliveryHooks, Purpose, SlackCall
+from workflows.delivery import CUSTOMER_SAFE_PURPOSES, Purpose, SlackCall
 from workflows.desk import Desk
 from workflows.intake import Outcome, SlackMessage, receive_message
 from workflows.triage import ActionKind, TicketAction, perform

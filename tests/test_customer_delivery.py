@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.config import DeskConfig
+from bot.delivery import DeliveryHooks
 from bot.outbox import Dispatcher
 from bot.slack_client import outbox_client
 from bot.standin import SlackStandin
@@ -14,7 +15,6 @@ from storage.db import SessionFactory, create_session_factory
 from storage.repositories import OutboxRepository, TicketRepository
 from workflows.clock import ManualClock
 from workflows.delivery import (
-    DeliveryHooks,
     post_channel_notice,
     post_ephemeral,
     post_thread_notice,

@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy import Engine, select
 
 from bot.config import parse_config
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import (
     CsatSurvey,
@@ -50,7 +51,7 @@ from workflows.deflection import (
     suggest_form_for,
     write_draft,
 )
-from workflows.delivery import CUSTOMER_SAFE_PURPOSES, DeliveryHooks, Purpose, SlackCall
+from workflows.delivery import CUSTOMER_SAFE_PURPOSES, Purpose, SlackCall
 from workflows.desk import Desk
 from workflows.intake import (
     IntakeRequest,

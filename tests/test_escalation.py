@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import parse_config
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import Escalation, OutboxMessage, Ticket, TicketNote
 from storage.repositories import (
@@ -26,7 +27,7 @@ from storage.repositories import (
 )
 from tests.conftest import TEST_CONFIG
 from workflows.clock import ManualClock, datetime_to_slack_ts
-from workflows.delivery import DeliveryHooks, Purpose, SlackCall
+from workflows.delivery import Purpose, SlackCall
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest
 from workflows.escalation import (

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.config import parse_config
+from bot.delivery import DeliveryHooks
 from bot.outbox import Dispatcher
 from bot.slack_client import outbox_client
 from bot.standin import SlackStandin
@@ -31,7 +32,7 @@ from templates.feature_requests import board_card, offer_message, shipped_messag
 from templates.ids import ActionId
 from tests.conftest import TEST_CONFIG
 from workflows.clock import ManualClock
-from workflows.delivery import CUSTOMER_SAFE_PURPOSES, DeliveryHooks, Purpose
+from workflows.delivery import CUSTOMER_SAFE_PURPOSES, Purpose
 from workflows.desk import Desk
 from workflows.editing import edit_from, edit_ticket
 from workflows.export import (
@@ -39,6 +40,7 @@ from workflows.export import (
     feature_request_csv_row,
     feature_request_records,
 )
+from workflows.feature_request_button import mark_feature_request
 from workflows.feature_requests import (
     MAX_TITLE,
     SIMILARITY_THRESHOLD,
@@ -52,7 +54,6 @@ from workflows.feature_requests import (
     choose_request,
     choose_status,
     file_feature_request,
-    mark_feature_request,
     ship_form_for,
     ship_request,
     similarity,

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.config import DeskConfig, parse_config
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketTag
 from storage.repositories import EscalationRepository, OutboxRepository, TicketRepository
@@ -31,7 +32,7 @@ from templates.merging import (
 )
 from tests.conftest import TEST_CONFIG, run_together
 from workflows.clock import ManualClock, datetime_to_slack_ts
-from workflows.delivery import DeliveryHooks, Purpose, SlackCall
+from workflows.delivery import Purpose, SlackCall
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest
 from workflows.escalation import EscalationAnswers, escalate, relay_from_engineering

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import DeskConfig
+from bot.delivery import DeliveryHooks
 from bot.outbox import LEASE, Dispatcher
 from bot.slack_client import outbox_client
 from bot.standin import RecordedCall, SlackStandin
@@ -23,7 +24,7 @@ from storage.db import SessionFactory, create_db_engine, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketEvent
 from storage.repositories import OutboxRepository, TicketRepository
 from workflows.clock import ManualClock
-from workflows.delivery import DeliveryHooks, Purpose, post_ephemeral
+from workflows.delivery import Purpose, post_ephemeral
 from workflows.intake import Desk, IntakeRequest, open_from_modal, open_from_reaction
 from workflows.vocabulary import EventKind, IssueType, Priority
 

@@ -18,7 +18,8 @@ from tests.conftest import TEST_CONFIG
 from workflows.clock import ManualClock
 from workflows.delivery import Purpose
 from workflows.desk import Desk
-from workflows.feature_requests import Press, mark_feature_request
+from workflows.feature_request_button import mark_feature_request
+from workflows.feature_requests import Press
 from workflows.intake import IntakeRequest, open_from_modal
 from workflows.knowledge import refresh_if_changed, reindex
 from workflows.vocabulary import IssueType, Priority

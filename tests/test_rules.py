@@ -13,13 +13,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import ConfigInvalid, DeskConfig, Rule, parse_config
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketTag
 from storage.repositories import TicketRepository
 from templates.cards import build_ticket_card
 from tests.conftest import TEST_CONFIG
 from workflows.clock import ManualClock, datetime_to_slack_ts
-from workflows.delivery import DeliveryHooks, Purpose
+from workflows.delivery import Purpose
 from workflows.desk import Desk
 from workflows.intake import (
     IntakeRequest,

@@ -14,13 +14,14 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import parse_config
+from bot.delivery import DeliveryHooks
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import EscalationRepository, TicketRepository
 from tests.conftest import TEST_CONFIG, run_together
 from workflows.agents import is_agent, refresh_usergroup
 from workflows.clock import ManualClock, datetime_to_slack_ts
-from workflows.delivery import DeliveryHooks, Purpose
+from workflows.delivery import Purpose
 from workflows.desk import Desk
 from workflows.escalation import EscalationAnswers, escalate
 from workflows.intake import IntakeResult, Outcome, SlackMessage, receive_message

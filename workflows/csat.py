@@ -278,7 +278,7 @@ def _tell_lead(session: Session, desk: Desk, survey: CsatSurvey, ticket: Ticket,
     )
 
 
-# --- delivery (called by workflows.delivery.DeliveryHooks) --------------------------------------
+# --- delivery (called by bot.delivery.DeliveryHooks) --------------------------------------------
 
 
 def prepare_csat_call(session: Session, config: DeskConfig, row: OutboxMessage) -> SlackCall | None:

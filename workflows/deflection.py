@@ -546,7 +546,7 @@ def _tell_agent(
     )
 
 
-# --- delivery (called by workflows.delivery.DeliveryHooks) --------------------------------------
+# --- delivery (called by bot.delivery.DeliveryHooks) --------------------------------------------
 
 
 def prepare_call(session: Session, config: DeskConfig, row: OutboxMessage) -> SlackCall | None:

@@ -54,7 +54,7 @@ from workflows.delivery import (
     tell_privately,
 )
 from workflows.desk import Desk
-from workflows.vocabulary import EventKind, FeatureRequestStatus, IssueType, Via
+from workflows.vocabulary import EventKind, FeatureRequestStatus
 
 if TYPE_CHECKING:
     from bot.config import DeskConfig
@@ -322,47 +322,6 @@ def _log_filed(
     )
 
 
-# --- the card's Feature request button --------------------------------------------------------
-
-
-def mark_feature_request(session: Session, desk: Desk, ticket_id: int, press: Press) -> BoardResult:
-    """An agent says the ticket is a feature request: its type is set as an edit would (one
-    `edited` event, the card refreshed), which files it (see `workflows.editing.edit_ticket`)."""
-    # Imported here: editing files feature requests through this module.
-    from workflows.editing import edit_from, edit_ticket
-
-    ref = f"#{ticket_id}"
-    if desk.config.feature_requests is None:
-        return _refuse(session, desk, press, BoardRefusal.NO_BOARD, ref=ref)
-    if not is_agent(session, desk, press.user, is_external=press.user_is_external):
-        return _refuse(session, desk, press, BoardRefusal.NOT_AGENT, ref=ref)
-    ticket = TicketRepository(session).get(ticket_id)
-    if ticket is None:
-        return _refuse(session, desk, press, BoardRefusal.NO_TICKET, ref=ref)
-    if ticket.issue_type == IssueType.FEATURE_REQUEST:
-        # A feature request from before the board existed: nothing to edit, only to file.
-        filed = file_feature_request(session, desk, ticket, by=press.user, at=press.at)
-        return BoardResult(filed is not None, ref=ref)
-    edit = edit_from(ticket, issue_type=IssueType.FEATURE_REQUEST)
-    result = edit_ticket(
-        session,
-        desk,
-        edit,
-        editor=press.user,
-        at=press.at,
-        editor_is_external=press.user_is_external,
-        via=Via.BUTTON,
-    )
-    if result.refusal is not None:
-        refusal = {
-            "closed": BoardRefusal.CLOSED,
-            "merged": BoardRefusal.MERGED,
-            "no_ticket": BoardRefusal.NO_TICKET,
-        }.get(result.refusal.value, BoardRefusal.NOT_AGENT)
-        return _refuse(session, desk, press, refusal, ref=ref)
-    return BoardResult(True, ref=ref)
-
-
 # --- the offer's Link and New request ----------------------------------------------------------
 
 
@@ -373,14 +332,14 @@ def choose_request(session: Session, desk: Desk, choice: LinkChoice) -> BoardRes
     press = choice.press
     ref = f"#{choice.ticket_id}"
     if desk.config.feature_requests is None:
-        return _refuse(session, desk, press, BoardRefusal.NO_BOARD, ref=ref)
+        return refuse_press(session, desk, press, BoardRefusal.NO_BOARD, ref=ref)
     if not is_agent(session, desk, press.user, is_external=press.user_is_external):
-        return _refuse(session, desk, press, BoardRefusal.NOT_AGENT, ref=ref)
+        return refuse_press(session, desk, press, BoardRefusal.NOT_AGENT, ref=ref)
     ticket = TicketRepository(session).get(choice.ticket_id)
     if ticket is None:
-        return _refuse(session, desk, press, BoardRefusal.NO_TICKET, ref=ref)
+        return refuse_press(session, desk, press, BoardRefusal.NO_TICKET, ref=ref)
     if ticket.merged_into_id is not None:
-        return _refuse(session, desk, press, BoardRefusal.MERGED, ref=ref)
+        return refuse_press(session, desk, press, BoardRefusal.MERGED, ref=ref)
     requests = FeatureRequestRepository(session)
     existing = requests.link_for_ticket(ticket.id)
     if existing is not None:
@@ -395,7 +354,7 @@ def choose_request(session: Session, desk: Desk, choice: LinkChoice) -> BoardRes
     # the shipping (and told with the others) or sees it shipped (and is told at once).
     request = requests.lock(choice.request_id)
     if request is None:
-        return _refuse(session, desk, press, BoardRefusal.NO_REQUEST, ref=ref)
+        return refuse_press(session, desk, press, BoardRefusal.NO_REQUEST, ref=ref)
     link = requests.add_link(
         _link_of(desk, ticket, by=press.user, at=press.at, request_id=request.id)
     )
@@ -419,7 +378,7 @@ def _already_linked(
 ) -> BoardResult:
     link = link or FeatureRequestRepository(session).link_for_ticket(ticket.id)
     request_ref = f"FR-{link.feature_request_id}" if link is not None else "a feature request"
-    return _refuse(
+    return refuse_press(
         session,
         desk,
         press,
@@ -478,10 +437,10 @@ def choose_status(session: Session, desk: Desk, choice: StatusChoice) -> BoardRe
     request = requests.get(choice.request_id)
     request_ref = f"FR-{choice.request_id}"
     if request is None:
-        return _refuse(session, desk, press, BoardRefusal.NO_REQUEST, request_ref=request_ref)
+        return refuse_press(session, desk, press, BoardRefusal.NO_REQUEST, request_ref=request_ref)
     if not may_set_status(session, desk, press.user, is_external=press.user_is_external):
         refresh_board_card(session, desk, request)
-        return _refuse(session, desk, press, BoardRefusal.NOT_ALLOWED, request_ref=request_ref)
+        return refuse_press(session, desk, press, BoardRefusal.NOT_ALLOWED, request_ref=request_ref)
     if choice.status == FeatureRequestStatus.SHIPPED:
         return BoardResult(False, request_id=request.id, request_ref=request_ref)
     if requests.set_status(request, choice.status.value, by=press.user, at=press.at):
@@ -604,7 +563,7 @@ def refresh_board_card(session: Session, desk: Desk, request: FeatureRequest) ->
     )
 
 
-def _refuse(
+def refuse_press(
     session: Session,
     desk: Desk,
     press: Press,
@@ -624,7 +583,7 @@ def _refuse(
     return BoardResult(False, refusal, ref=ref, request_ref=request_ref)
 
 
-# --- delivery (called by workflows.delivery.DeliveryHooks) --------------------------------------
+# --- delivery (called by bot.delivery.DeliveryHooks) --------------------------------------------
 
 
 def prepare_call(session: Session, config: DeskConfig, row: OutboxMessage) -> SlackCall | None:
