@@ -52,7 +52,6 @@ class _GivenClientNotice(logging.Filter):
         return "As you gave `client` as well" not in record.getMessage()
 
 
-
 def create_app(
     deps: Deps,
     *,

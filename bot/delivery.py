@@ -10,6 +10,7 @@ because it knows both the domain and Block Kit; the domain knows neither it nor 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,9 @@ from templates.escalation import (
     escalation_card,
     escalation_room_message,
 )
+from templates.home import build_home_view, desk_answer
 from templates.merging import customer_thread_message
-from templates.notices import card_moved, ticket_notice
+from templates.notices import already_a_ticket, card_moved, refusal_notice, ticket_notice
 from workflows import deflection, feature_requests
 from workflows.clock import Clock, slack_ts_to_datetime
 from workflows.csat import prepare_csat_call, prompt_delivered, prompt_failed
@@ -35,10 +37,12 @@ from workflows.delivery import (
     CUSTOMER_NOTICES,
     CUSTOMER_SAFE_PURPOSES,
     FEATURE_REQUEST_PURPOSES,
+    NOTICE_KEY,
     UPLOAD_FILES,
     Mirror,
     Purpose,
     SlackCall,
+    Wording,
     fetch_permalink,
     mirror_to_room,
     post_direct,
@@ -48,11 +52,17 @@ from workflows.delivery import (
     tell_room_about_escalation,
 )
 from workflows.desk import Desk
-from workflows.home import build_home
+from workflows.home import home_for
 from workflows.rules import route_ticket
 from workflows.vocabulary import EventKind
 
 logger = logging.getLogger(__name__)
+
+# Each family of private notices and the template that words it.
+WORDINGS: dict[Wording, Callable[..., dict[str, Any]]] = {
+    Wording.DESK: desk_answer,
+    Wording.REFUSAL: refusal_notice,
+}
 
 _RENDERED = frozenset(
     {
@@ -102,6 +112,21 @@ def _charts_after_digest(row: OutboxMessage, response: dict[str, Any]) -> SlackC
     return SlackCall(UPLOAD_FILES, payload)
 
 
+def as_sent(payload: dict[str, Any]) -> dict[str, Any]:
+    """A private notice's row as Slack gets it: its words, from the facts its workflow
+    recorded, in place of the facts."""
+    if NOTICE_KEY not in payload:
+        return payload
+    return {**_sendable(payload), **_worded(payload[NOTICE_KEY])}
+
+
+def _worded(notice: dict[str, Any]) -> dict[str, Any]:
+    wording, name, facts = Wording(notice["wording"]), notice["name"], notice["facts"]
+    if wording == Wording.ALREADY_A_TICKET:
+        return already_a_ticket(**facts)
+    return WORDINGS[wording](name, **facts)
+
+
 def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
     """Keys starting with `_` are the desk's bookkeeping, never sent to Slack."""
     return {key: value for key, value in payload.items() if not key.startswith("_")}
@@ -149,7 +174,9 @@ class DeliveryHooks:
                 "views.publish",
                 {
                     "user_id": user,
-                    "view": build_home(session, self.config, user, now=self.clock.now()),
+                    "view": build_home_view(
+                        home_for(session, Desk(self.config, _FixedClock(self.clock.now())), user)
+                    ),
                 },
             )
         if row.purpose in (Purpose.CSAT_PROMPT, Purpose.CSAT_ALERT):
@@ -158,6 +185,8 @@ class DeliveryHooks:
             return deflection.prepare_call(session, self.config, row)
         if row.purpose in FEATURE_REQUEST_PURPOSES:
             return feature_requests.prepare_call(session, self.config, row)
+        if row.purpose == Purpose.NOTICE and NOTICE_KEY in row.payload:
+            return SlackCall(row.method, as_sent(row.payload))
         if row.purpose not in _RENDERED:
             return SlackCall(row.method, _sendable(row.payload))
         ticket = TicketRepository(session).get(row.ticket_id) if row.ticket_id else None
@@ -622,3 +651,13 @@ class DeliveryHooks:
             return SlackCall("conversations.replies", payload)
         logger.warning("ticket %s: its source message was not found", ticket.ref)
         return None
+
+
+class _FixedClock:
+    """The dispatcher's moment, for a Home rendered as of the time it is sent."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment

@@ -90,9 +90,7 @@ class Accepted:
     duplicate: bool = False
 
 
-def accept_body(
-    raw: bytes, *, intake: InboxIntake, clock: Clock, metrics: DeskMetrics
-) -> Accepted:
+def accept_body(raw: bytes, *, intake: InboxIntake, clock: Clock, metrics: DeskMetrics) -> Accepted:
     """An Events API request's body, signature already checked: parse it, then `accept_event`."""
     try:
         envelope = json.loads(raw.decode("utf-8"))

@@ -5,8 +5,10 @@ closing job, follow-up tickets, first responses, and two agents claiming the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import parse_config
-from bot.delivery import DeliveryHooks
+from bot.delivery import DeliveryHooks, as_sent
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import EscalationRepository, TicketRepository
@@ -173,7 +175,14 @@ def rows_after(sf: SessionFactory, row_id: int) -> list[tuple[Any, ...]]:
         rows = session.scalars(
             select(OutboxMessage).where(OutboxMessage.id > row_id).order_by(OutboxMessage.id)
         ).all()
-        return [(r.method, r.purpose, r.ticket_id, r.payload, r.coalesce_key) for r in rows]
+        return [
+            (r.method, r.purpose, r.ticket_id, as_sent(r.payload), r.coalesce_key) for r in rows
+        ]
+
+
+def as_told(rows: Sequence[OutboxMessage]) -> list[SimpleNamespace]:
+    """Notice rows as their people read them: a notice row keeps facts until it is worded."""
+    return [SimpleNamespace(payload=as_sent(row.payload)) for row in rows]
 
 
 def snapshot(sf: SessionFactory, ticket_id: int) -> dict[str, Any]:
@@ -998,11 +1007,13 @@ def test_simultaneous_claims_leave_exactly_one_winner(
         claims = [e for e in events(session_factory, ticket_id) if e[0] == EventKind.CLAIMED]
         assert claims == [(EventKind.CLAIMED, winner, minutes(30), {"via": "button"})]
         with session_factory.begin() as session:
-            told = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.method == "chat.postEphemeral")
-                .order_by(OutboxMessage.id)
-            ).all()
+            told = as_told(
+                session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.method == "chat.postEphemeral")
+                    .order_by(OutboxMessage.id)
+                ).all()
+            )
             assert len(told) == round_ + 1, "one refusal per round"
             assert told[-1].payload["user"] == loser
             assert f"<@{winner}>" in told[-1].payload["text"]

@@ -3,12 +3,17 @@ there: `.ci/run` loads it into every interpreter of its venv (the test run and t
 subprocesses the tests start) to prove that no test depends on today's date or weekday.
 
 Only the wall clock moves (`time.time`, `datetime.now`, …); `time.monotonic` and sleeping don't.
+Every process keeps the same moved clock: the first one (the test run) notes when it set out in
+`SUITE_TRAVEL_SINCE`, which its subprocesses inherit, and a subprocess started minutes into the
+run arrives minutes after `SUITE_TRAVEL_TO`, not back at it (a run across Monday 00:00 would
+otherwise have a `supportbot` subprocess on Sunday while its test is on Monday).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 
 def travel_from_env() -> None:
@@ -17,7 +22,9 @@ def travel_from_env() -> None:
         return
     import time_machine
 
-    time_machine.travel(datetime.fromisoformat(destination), tick=True).start()
+    set_out = float(os.environ.setdefault("SUITE_TRAVEL_SINCE", repr(time.time())))
+    arrival = datetime.fromisoformat(destination) + timedelta(seconds=time.time() - set_out)
+    time_machine.travel(arrival, tick=True).start()
 
 
 travel_from_env()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -116,6 +116,28 @@ class Mirror(StrEnum):
     AGENT = "agent"  # one of ours wrote in the customer thread
     SENT = "sent"  # the bot sent an agent's Reply to customer
     SEND_FAILED = "send_failed"
+
+
+class Wording(StrEnum):
+    """The families of private notices the desk words (`bot.delivery` holds each family's
+    templates): a workflow names what to say, never how."""
+
+    DESK = "desk"  # short answers: App Home, /support commands
+    REFUSAL = "refusal"  # why a ticket action did nothing
+    ALREADY_A_TICKET = "already_a_ticket"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one person is told privately, as facts: the wording is chosen when it is sent.
+    `facts` must be JSON (they wait in the outbox row)."""
+
+    wording: Wording
+    name: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+NOTICE_KEY = "_say"  # where a notice row keeps its Notice until it is worded
 
 
 @dataclass(frozen=True)
@@ -396,11 +418,11 @@ def post_ephemeral(
     *,
     channel: str,
     user: str,
-    message: dict[str, Any],
+    message: dict[str, Any] | Notice,
     now: datetime,
     thread_ts: str | None = None,
 ) -> OutboxMessage:
-    payload = {"channel": channel, "user": user, **message}
+    payload = {"channel": channel, "user": user, **_said(message)}
     if thread_ts:
         payload["thread_ts"] = thread_ts
     return OutboxRepository(session).enqueue(
@@ -409,19 +431,31 @@ def post_ephemeral(
 
 
 def post_direct(
-    session: Session, *, user: str, message: dict[str, Any], now: datetime
+    session: Session, *, user: str, message: dict[str, Any] | Notice, now: datetime
 ) -> OutboxMessage:
     """A message in the app's DM with a person (chat.postMessage to a user ID opens it)."""
     return OutboxRepository(session).enqueue(
-        "chat.postMessage", {"channel": user, **message}, now=now, purpose=Purpose.NOTICE
+        "chat.postMessage", {"channel": user, **_said(message)}, now=now, purpose=Purpose.NOTICE
     )
+
+
+def _said(message: dict[str, Any] | Notice) -> dict[str, Any]:
+    if isinstance(message, Notice):
+        return {
+            NOTICE_KEY: {
+                "wording": message.wording.value,
+                "name": message.name,
+                "facts": message.facts,
+            }
+        }
+    return message
 
 
 def tell_privately(
     session: Session,
     *,
     user: str,
-    message: dict[str, Any],
+    message: dict[str, Any] | Notice,
     now: datetime,
     channel: str | None,
     thread_ts: str | None = None,

@@ -3,8 +3,9 @@ Open button), and the private answers to `/support mine|queue|away|note`.
 
 An agent's home is their work: their open tickets, the team queue and what is close to its SLA.
 Anyone else's home lists their own requests. Homes are rendered when the outbox sends them
-(`build_home`), from the database as it is then; everything here only reads, except `toggle_away`
-and `note_by_command`. No Slack imports: handlers turn Slack payloads into these calls.
+(`home_for`, worded by `bot.delivery`), from the database as it is then; everything here only
+reads, except `toggle_away` and `note_by_command`. No Slack imports: handlers turn Slack payloads
+into these calls.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from storage.repositories import TicketRepository
 from storage.ticket_lists import TicketListRepository
-from templates.home import build_home_view, desk_answer
 from workflows.agents import is_agent, is_away, set_away
-from workflows.delivery import post_direct, publish_home
+from workflows.delivery import Notice, Wording, post_direct, publish_home
 from workflows.desk import Desk
 from workflows.ticket_lists import (
     TicketLine,
@@ -35,7 +35,7 @@ from workflows.triage import ActionKind, TicketAction, perform
 from workflows.vocabulary import Via
 
 if TYPE_CHECKING:
-    from bot.config import DeskConfig
+    pass
 
 # Each ticket in App Home is two blocks (its line and its buttons): these limits keep an agent's
 # home near 70 blocks, well inside Slack's 100 per view.
@@ -86,23 +86,9 @@ def home_for(session: Session, desk: Desk, user: str) -> AgentHome | RequesterHo
     )
 
 
-def build_home(session: Session, config: DeskConfig, user: str, *, now: datetime) -> dict[str, Any]:
-    """The App Home view for `user` as of `now` (the outbox's prepare hook calls this when it
-    sends, with the dispatcher's clock)."""
-    return build_home_view(home_for(session, Desk(config, _FixedClock(now)), user))
-
-
 def home_opened(session: Session, desk: Desk, user: str) -> None:
     """`user` opened the app's Home tab: owe them a fresh one."""
     publish_home(session, user, now=desk.clock.now())
-
-
-class _FixedClock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 # --- a ticket's details ------------------------------------------------------------------------
@@ -148,12 +134,13 @@ def open_ticket_details(
     message through the outbox instead, and None."""
     now = desk.clock.now()
     if not is_agent(session, desk, viewer, is_external=viewer_is_external):
-        post_direct(session, user=viewer, message=desk_answer("details_not_agent"), now=now)
+        notice = Notice(Wording.DESK, "details_not_agent")
+        post_direct(session, user=viewer, message=notice, now=now)
         return None
     ticket = TicketRepository(session).get(ticket_id) if ticket_id <= MAX_TICKET_ID else None
     if ticket is None:
-        message = desk_answer("no_ticket", ref=f"#{ticket_id}")
-        post_direct(session, user=viewer, message=message, now=now)
+        notice = Notice(Wording.DESK, "no_ticket", {"ref": f"#{ticket_id}"})
+        post_direct(session, user=viewer, message=notice, now=now)
         return None
     lists = TicketListRepository(session)
     notes, notes_total = lists.recent_notes(ticket.id, limit=DETAILS_NOTES_LIMIT)

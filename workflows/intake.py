@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketMessage, TicketNote
 from storage.repositories import NoteRepository, ProcessedEventRepository, TicketRepository
-from templates.notices import already_a_ticket
 from workflows.agents import is_agent
 from workflows.clock import slack_ts_to_datetime
 from workflows.deflection import offer_answers
 from workflows.delivery import (
     Mirror,
+    Notice,
+    Wording,
     fetch_permalink,
     fetch_source_message,
     mirror_to_room,
@@ -255,7 +256,7 @@ def open_from_shortcut(
             session,
             channel=message.channel,
             user=reporter,
-            message=already_a_ticket(f"#{result.ticket_id}"),
+            message=Notice(Wording.ALREADY_A_TICKET, facts={"ref": f"#{result.ticket_id}"}),
             thread_ts=message.thread_ts,
             now=desk.clock.now(),
         )

@@ -98,9 +98,7 @@ def plan(
     settle(ticket, fired, now=desk.clock.now())
 
 
-def first_response(
-    session: Session, desk: Desk, ticket: Ticket, *, by: str, at: datetime
-) -> None:
+def first_response(session: Session, desk: Desk, ticket: Ticket, *, by: str, at: datetime) -> None:
     """An agent's first words the requester can read: the first-response clock stops."""
     if ticket.first_response_at is not None:
         return

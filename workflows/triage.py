@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketEvent, TicketNote
 from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
-from templates.notices import refusal_notice
 from workflows.agents import is_agent, pick_assignee
 from workflows.csat import ask_for_feedback
 from workflows.delivery import (
+    Notice,
+    Wording,
     post_in_engineering_thread,
     post_thread_notice,
     publish_home,
@@ -660,13 +661,16 @@ def _refuse(
 def _tell_actor(
     session: Session, desk: Desk, action: TicketAction, notice: str, ticket: Ticket | None
 ) -> None:
-    message = refusal_notice(
+    message = Notice(
+        Wording.REFUSAL,
         notice,
-        ref=ticket.ref if ticket else f"#{action.ticket_id}",
-        assignee=ticket.assignee if ticket else None,
-        action=action.kind.value,
-        target=action.target,
-        max_note=MAX_NOTE,
+        {
+            "ref": ticket.ref if ticket else f"#{action.ticket_id}",
+            "assignee": ticket.assignee if ticket else None,
+            "action": action.kind.value,
+            "target": action.target,
+            "max_note": MAX_NOTE,
+        },
     )
     tell_privately(
         session,
