@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.render import MAX_PLAIN_INPUT, render_message, render_view
-from workflows.intake import MAX_USERS_AFFECTED
+from workflows.editing import EditForm
+from workflows.intake import MAX_PRODUCT, MAX_USERS_AFFECTED
 from workflows.triage import MAX_NOTE
 from workflows.vocabulary import ISSUE_TYPE_LABELS, PRIORITY_LABELS
 
@@ -23,27 +24,8 @@ if TYPE_CHECKING:
 # The option that empties an optional select: once a static_select has a choice, Slack gives the
 # person no way to deselect it, so "clear this" has to be a choice of its own.
 NOT_SET = "__not_set__"
-MAX_PRODUCT = 200  # the size of tickets.product
 MAX_OPTIONS = 100  # Slack's limit for a static_select's options
 SITE_DOWN_OPTIONS = (("yes", "Yes, the site is down"), ("no", "No, it is up"))
-
-
-@dataclass(frozen=True)
-class EditForm:
-    """A ticket's attributes as the Edit modal shows them when it opens."""
-
-    ticket_id: int
-    ref: str
-    priority: str
-    issue_type: str | None = None
-    internal_priority: str | None = None
-    product: str | None = None
-    departments: tuple[str, ...] = ()
-    users_affected: int | None = None
-    site_down: bool | None = None
-    support_type: str | None = None
-    client_priority: str | None = None
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

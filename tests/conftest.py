@@ -9,23 +9,25 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
 from bot.config import DeskConfig, parse_config
+from bot.delivery import as_sent
 from bot.runtime import Runtime, build_runtime
 from bot.server import create_http_server
 from bot.slack_driver import SlackDriver
 from bot.standin import SlackStandin
 from storage.db import create_db_engine
 from storage.migrate import upgrade_schema
-from storage.models import Base
+from storage.models import Base, OutboxMessage
 from workflows.clock import ManualClock
 
 SIGNING_SECRET = "test-signing-secret"
@@ -142,9 +144,7 @@ class DeskUnderTest:
 
 
 def serve(runtime: Runtime) -> tuple[Any, str]:
-    server = create_http_server(
-        runtime.wsgi(), host="127.0.0.1", port=0, threads=4
-    )
+    server = create_http_server(runtime.wsgi(), host="127.0.0.1", port=0, threads=4)
 
     def run() -> None:
         # The test closes the sockets under the loop: that is how it stops.
@@ -227,3 +227,16 @@ def new_id() -> str:
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def as_told(rows: Sequence[OutboxMessage]) -> list[SimpleNamespace]:
+    """Outbox rows as their people read them: a private notice keeps its facts until
+    `bot.delivery` words it as it is sent."""
+    columns = [column.key for column in OutboxMessage.__mapper__.column_attrs]
+    return [
+        SimpleNamespace(
+            **{key: getattr(row, key) for key in columns if key != "payload"},
+            payload=as_sent(row.payload),
+        )
+        for row in rows
+    ]

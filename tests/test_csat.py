@@ -19,7 +19,7 @@ from storage.models import CsatSurvey, OutboxMessage, Ticket
 from storage.repositories import CsatRepository, TicketRepository
 from templates.csat import RATING_ACTIONS
 from templates.ids import ActionId
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, as_told
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.csat import (
     MAX_COMMENT,
@@ -429,7 +429,7 @@ def test_only_the_requester_answers(sf: SessionFactory, desk: Desk) -> None:
     assert survey.rating is None and survey.answered_at is None
     assert load(sf, ticket_id).csat is None
     with sf.begin() as session:
-        [told] = pending(session)
+        [told] = as_told(pending(session))
     assert (told.method, told.purpose) == ("chat.postEphemeral", Purpose.NOTICE)
     assert (told.payload["channel"], told.payload["user"]) == (HELP, OTHER)
     assert "only their answer counts" in told.payload["text"]

@@ -32,7 +32,7 @@ from storage.models import (
 from storage.repositories import TicketRepository
 from templates.ids import ActionId, BlockId
 from templates.knowledge import article_options, cut_passage, passage_mrkdwn
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, as_told
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.deflection import (
     ArticleSubmission,
@@ -252,7 +252,7 @@ def ephemerals(sf: SessionFactory, user: str) -> list[str]:
         rows = session.scalars(
             select(OutboxMessage).where(OutboxMessage.method == "chat.postEphemeral")
         ).all()
-        return [row.payload["text"] for row in rows if row.payload.get("user") == user]
+        return [row.payload["text"] for row in as_told(rows) if row.payload.get("user") == user]
 
 
 def agent_request(ticket_id: int, *, user: str = AGENT) -> KbRequest:

@@ -15,12 +15,13 @@ from bot.config import DeskConfig, parse_config
 from storage.db import SessionFactory, create_session_factory
 from storage.models import Ticket, TicketEvent, TicketTag
 from storage.repositories import OutboxRepository, TicketRepository
-from templates.edit_modal import EditForm, build_edit_modal
-from tests.conftest import TEST_CONFIG
+from templates.edit_modal import build_edit_modal
+from tests.conftest import TEST_CONFIG, as_told
 from workflows.clock import ManualClock
 from workflows.desk import Desk
 from workflows.editing import (
     EditAnswers,
+    EditForm,
     Form,
     ModalContext,
     ModalRequest,
@@ -452,7 +453,7 @@ def test_a_non_agent_press_is_refused_privately_in_the_cards_thread(
 
     assert refuse_if_not_allowed(session, desk, request) == Refusal.NOT_AGENT
     assert edit_form_for(session, desk, request) is None
-    [row] = OutboxRepository(session).pending()
+    [row] = as_told(OutboxRepository(session).pending())
     assert row.method == "chat.postEphemeral"
     assert (row.payload["channel"], row.payload["user"], row.payload["thread_ts"]) == (
         "C0HELP",

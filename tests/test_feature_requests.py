@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from storage.models import (
 from storage.repositories import NoteRepository, TicketRepository
 from templates.feature_requests import board_card, offer_message, shipped_message
 from templates.ids import ActionId
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, as_told
 from workflows.clock import ManualClock
 from workflows.delivery import CUSTOMER_SAFE_PURPOSES, Purpose
 from workflows.desk import Desk
@@ -180,12 +181,13 @@ def links(sf: SessionFactory) -> list[FeatureRequestLink]:
         return list(session.scalars(select(FeatureRequestLink).order_by(FeatureRequestLink.id)))
 
 
-def rows(sf: SessionFactory, purpose: str | None = None) -> list[OutboxMessage]:
+def rows(sf: SessionFactory, purpose: str | None = None) -> list[SimpleNamespace]:
+    """Outbox rows, private notices as their people read them."""
     with sf.begin() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if purpose is not None:
             query = query.where(OutboxMessage.purpose == purpose)
-        return list(session.scalars(query))
+        return as_told(session.scalars(query).all())
 
 
 def file(sf: SessionFactory, desk: Desk, ticket_id: int, *, by: str | None = AGENT) -> Filed | None:

@@ -201,11 +201,8 @@ ALLOWED_ANYWAY = frozenset({"bot.config"})
 # so this list only shrinks.
 KNOWN_AGAINST_THE_DIRECTION = frozenset(
     {
-        ("workflows.csat", "templates.csat"),
         ("workflows.deflection", "templates.knowledge"),
-        ("workflows.editing", "templates.edit_modal"),
         ("workflows.escalation", "templates.cards"),
-        ("workflows.escalation", "templates.edit_modal"),
         ("workflows.escalation", "templates.escalation"),
         ("workflows.feature_requests", "templates.feature_requests"),
         ("workflows.merging", "templates.merging"),

@@ -200,7 +200,5 @@ def test_the_weekly_digest_says_the_deflection_rate_and_what_didnt_help(
         'Answers offered: 4 · *"I still need help"*: 2 · _before: 0_ · didn\'t help: '
         "Invoices (2), Refunds (1)"
     ) in sections
-    assert any(
-        "*shipped*: 1 (4 requesters told) · _before: 1_" in section for section in sections
-    )
+    assert any("*shipped*: 1 (4 requesters told) · _before: 1_" in section for section in sections)
     assert message["text"].endswith("; 20% deflected by knowledge-base answers.")

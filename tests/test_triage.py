@@ -5,10 +5,8 @@ closing job, follow-up tickets, first responses, and two agents claiming the sam
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from bot.delivery import DeliveryHooks, as_sent
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import EscalationRepository, TicketRepository
-from tests.conftest import TEST_CONFIG, run_together
+from tests.conftest import TEST_CONFIG, as_told, run_together
 from workflows.agents import is_agent, refresh_usergroup
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import Purpose
@@ -178,11 +176,6 @@ def rows_after(sf: SessionFactory, row_id: int) -> list[tuple[Any, ...]]:
         return [
             (r.method, r.purpose, r.ticket_id, as_sent(r.payload), r.coalesce_key) for r in rows
         ]
-
-
-def as_told(rows: Sequence[OutboxMessage]) -> list[SimpleNamespace]:
-    """Notice rows as their people read them: a notice row keeps facts until it is worded."""
-    return [SimpleNamespace(payload=as_sent(row.payload)) for row in rows]
 
 
 def snapshot(sf: SessionFactory, ticket_id: int) -> dict[str, Any]:

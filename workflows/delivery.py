@@ -125,6 +125,10 @@ class Wording(StrEnum):
     DESK = "desk"  # short answers: App Home, /support commands
     REFUSAL = "refusal"  # why a ticket action did nothing
     ALREADY_A_TICKET = "already_a_ticket"
+    CSAT = "csat"  # why a press on a survey recorded nothing
+    FEATURE_REQUEST = "feature_request"  # why a press on the board changed nothing
+    KB = "kb"  # what one person is told about a knowledge-base action
+    EDIT = "edit"  # why Edit, Internal note or an escalation did nothing
 
 
 @dataclass(frozen=True)

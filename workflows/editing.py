@@ -25,12 +25,11 @@ from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketTag
 from storage.repositories import EscalationRepository, TicketRepository
-from templates.edit_modal import MAX_PRODUCT, EditForm, edit_refusal
 from workflows.agents import is_agent
-from workflows.delivery import refresh_card, tell_privately
+from workflows.delivery import Notice, Wording, refresh_card, tell_privately
 from workflows.desk import Desk
 from workflows.feature_requests import file_feature_request
-from workflows.intake import MAX_USERS_AFFECTED
+from workflows.intake import MAX_PRODUCT, MAX_USERS_AFFECTED
 from workflows.rules import MAX_TAGS, normalize_tag, route_ticket
 from workflows.triage import MAX_NOTE, Refusal
 from workflows.vocabulary import (
@@ -149,6 +148,24 @@ class EditResult:
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EditForm:
+    """A ticket's attributes as the Edit modal shows them when it opens."""
+
+    ticket_id: int
+    ref: str
+    priority: str
+    issue_type: str | None = None
+    internal_priority: str | None = None
+    product: str | None = None
+    departments: tuple[str, ...] = ()
+    users_affected: int | None = None
+    site_down: bool | None = None
+    support_type: str | None = None
+    client_priority: str | None = None
+    tags: tuple[str, ...] = ()
+
+
 # --- pressing Edit or Internal note -------------------------------------------------------------
 
 
@@ -157,8 +174,8 @@ def refuse_if_not_allowed(session: Session, desk: Desk, request: ModalRequest) -
     ticket = TicketRepository(session).get(request.ticket_id)
     refusal = _refusal(session, desk, ticket, request.user, request.user_is_external, request.form)
     if refusal is not None:
-        message = edit_refusal(refusal.value, ref=f"#{request.ticket_id}", form=request.form.value)
-        _tell(session, desk, request, message)
+        facts = {"ref": f"#{request.ticket_id}", "form": request.form.value}
+        _tell(session, desk, request, Notice(Wording.EDIT, refusal.value, facts))
     return refusal
 
 
@@ -569,7 +586,7 @@ def _replace_tags(ticket: Ticket, tags: tuple[str, ...]) -> None:
             ticket.tags.append(TicketTag(tag=tag))
 
 
-def _tell(session: Session, desk: Desk, request: ModalRequest, message: dict[str, Any]) -> None:
+def _tell(session: Session, desk: Desk, request: ModalRequest, message: Notice) -> None:
     tell_privately(
         session,
         user=request.user,

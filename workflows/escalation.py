@@ -16,14 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from storage.models import Escalation, EscalationMessage, Ticket, TicketNote
 from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
 from templates.cards import describe_scale
-from templates.edit_modal import edit_refusal
 from templates.escalation import (
     Choice,
     DeEscalateForm,
@@ -36,6 +34,8 @@ from workflows.agents import is_agent, pick_assignee, queue_agents
 from workflows.clock import slack_ts_to_datetime
 from workflows.customers import ReplyResult
 from workflows.delivery import (
+    Notice,
+    Wording,
     post_escalation_card,
     post_in_engineering_thread,
     refresh_card,
@@ -331,8 +331,15 @@ def escalate_by_reaction(
     if user_is_external or TicketRepository(session).is_known_external(user):
         return EscalationResult(False, ticket.id, refusal=Refusal.EXTERNAL)  # not answered
     if not is_agent(session, desk, user):
-        message = edit_refusal(Refusal.NOT_AGENT.value, ref=ticket.ref, form=Form.ESCALATE.value)
-        _tell(session, desk, user, message, ticket, channel=channel)
+        facts = {"ref": ticket.ref, "form": Form.ESCALATE.value}
+        _tell(
+            session,
+            desk,
+            user,
+            Notice(Wording.EDIT, Refusal.NOT_AGENT.value, facts),
+            ticket,
+            channel=channel,
+        )
         return EscalationResult(False, ticket.id, refusal=Refusal.NOT_AGENT)
     answers = prefilled(session, desk, ticket)
     if any(target_value(e.kind, e.target) == answers.target for e in _live(session, ticket)):
@@ -345,7 +352,9 @@ def escalate_by_reaction(
             session,
             desk,
             user,
-            edit_refusal(result.refusal.value, ref=ticket.ref, form=Form.ESCALATE.value),
+            Notice(
+                Wording.EDIT, result.refusal.value, {"ref": ticket.ref, "form": Form.ESCALATE.value}
+            ),
             ticket,
             channel=channel,
         )
@@ -768,7 +777,7 @@ def _tell(
     session: Session,
     desk: Desk,
     user: str,
-    message: dict[str, Any],
+    message: Notice,
     ticket: Ticket,
     *,
     channel: str | None,

@@ -17,21 +17,25 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.config import DeskConfig
+from bot.delivery import deflection, feature_requests
+from bot.delivery.csat import prepare_csat_call, prompt_delivered, prompt_failed
 from storage.models import OutboxMessage, Ticket, TicketMessage
 from storage.repositories import EscalationRepository, TicketRepository
 from templates.cards import build_ticket_card
+from templates.csat import csat_notice
 from templates.customers import customer_reply, mirror_message
+from templates.edit_modal import edit_refusal
 from templates.escalation import (
     engineering_thread_message,
     escalation_card,
     escalation_room_message,
 )
+from templates.feature_requests import feature_request_notice
 from templates.home import build_home_view, desk_answer
+from templates.knowledge import kb_notice
 from templates.merging import customer_thread_message
 from templates.notices import already_a_ticket, card_moved, refusal_notice, ticket_notice
-from workflows import deflection, feature_requests
 from workflows.clock import Clock, slack_ts_to_datetime
-from workflows.csat import prepare_csat_call, prompt_delivered, prompt_failed
 from workflows.delivery import (
     CHANNEL_UNREACHABLE,
     CUSTOMER_NOTICES,
@@ -62,6 +66,10 @@ logger = logging.getLogger(__name__)
 WORDINGS: dict[Wording, Callable[..., dict[str, Any]]] = {
     Wording.DESK: desk_answer,
     Wording.REFUSAL: refusal_notice,
+    Wording.EDIT: edit_refusal,
+    Wording.CSAT: csat_notice,
+    Wording.FEATURE_REQUEST: feature_request_notice,
+    Wording.KB: kb_notice,
 }
 
 _RENDERED = frozenset(
