@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.render import render_message, render_view
+from workflows.feature_requests import requesters_of
 from workflows.vocabulary import FEATURE_REQUEST_STATUS_LABELS, FeatureRequestStatus
 
 if TYPE_CHECKING:
@@ -75,11 +76,6 @@ def status_label(status: str) -> str:
 def status_value(request_id: int, status: FeatureRequestStatus) -> str:
     """A status menu option's value: "<request id>:<status>"."""
     return f"{request_id}:{status.value}"
-
-
-def requesters_of(links: list[FeatureRequestLink]) -> list[str]:
-    """Distinct requesters, in the order they asked."""
-    return list(dict.fromkeys(link.requester for link in links))
 
 
 def customers_of(links: list[FeatureRequestLink]) -> list[dict[str, str | None]]:

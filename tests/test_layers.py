@@ -204,7 +204,6 @@ KNOWN_AGAINST_THE_DIRECTION = frozenset(
         ("workflows.deflection", "templates.knowledge"),
         ("workflows.escalation", "templates.cards"),
         ("workflows.escalation", "templates.escalation"),
-        ("workflows.feature_requests", "templates.feature_requests"),
         ("workflows.merging", "templates.merging"),
         ("workflows.reports", "templates.reports"),
         ("workflows.schedule", "templates.reports"),

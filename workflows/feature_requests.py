@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 from storage.feature_requests import FeatureRequestRepository
 from storage.models import FeatureRequest, FeatureRequestLink, Ticket
 from storage.repositories import OutboxRepository, TicketRepository
-from templates.feature_requests import requesters_of
 from workflows.agents import is_agent
 from workflows.delivery import (
     Notice,
@@ -142,6 +141,11 @@ class BoardResult:
     request_id: int | None = None
     ref: str = ""  # the ticket's or the request's, for the refusal's wording
     request_ref: str = ""
+
+
+def requesters_of(links: list[FeatureRequestLink]) -> list[str]:
+    """Distinct requesters, in the order they asked."""
+    return list(dict.fromkeys(link.requester for link in links))
 
 
 # --- similarity --------------------------------------------------------------------------------
