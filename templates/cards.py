@@ -6,11 +6,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from templates.escalation import target_label
 from templates.ids import ActionId, BlockId, MoreOption
 from templates.render import render_message
 from templates.sla import clock_lines
 from templates.wording import format_days, format_duration, format_hours
+from workflows.escalation_forms import describe_scale, target_label
 from workflows.sla_state import target_state
 from workflows.vocabulary import (
     ACTIVE_STATUSES,
@@ -74,15 +74,6 @@ class TicketCard:
     escalations: list[dict[str, str | None]]  # the live ones: where, to whom
     reopen_window: str
     clocks: list[dict[str, Any]]  # the SLA time-left line, per target
-
-
-def describe_scale(users_affected: int | None, site_down: bool | None) -> str | None:
-    parts = []
-    if users_affected is not None:
-        parts.append(f"{users_affected:,} user{'s' if users_affected != 1 else ''} affected")
-    if site_down is not None:
-        parts.append("site down" if site_down else "site up")
-    return ", ".join(parts) or None
 
 
 def describe_business_hours(config: DeskConfig) -> str | None:

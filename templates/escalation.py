@@ -4,17 +4,22 @@ De-escalate modals. Everything copied from a ticket or a person is escaped by th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from templates.ids import ActionId, BlockId, CallbackId
 from templates.render import render_message, render_view
+from workflows.escalation_forms import (
+    Choice,
+    DeEscalateForm,
+    EngineeringReplyForm,
+    EscalationForm,
+    target_label,
+)
 from workflows.vocabulary import (
     LIVE_ESCALATION_STATES,
     PRIORITY_LABELS,
     SEVERITY_LABELS,
-    EscalationKind,
     EscalationState,
     Priority,
     Severity,
@@ -33,13 +38,6 @@ STATE_LABELS: dict[EscalationState, str] = {
     EscalationState.WITHDRAWN: "Withdrawn",
     EscalationState.PASSED_BACK: "Passed back",
 }
-
-
-def target_label(kind: str, target: str) -> str:
-    """How an escalation target reads: "API engineering", "Engineering", "Second line (tier2)"."""
-    if kind == EscalationKind.SECOND_LINE:
-        return f"Second line ({target})"
-    return "Engineering" if target == "default" else f"{target} engineering"
 
 
 @dataclass(frozen=True)
@@ -150,28 +148,6 @@ def _data(data: dict[str, Any]) -> dict[str, Any]:
     return {name: data.get(name) for name in names}
 
 
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-
-
-@dataclass(frozen=True)
-class EscalationForm:
-    """The Escalate modal as it opens: the targets, and answers pre-filled from the ticket."""
-
-    ticket_id: int
-    ref: str
-    targets: Sequence[Choice]
-    target: str | None
-    severity: str
-    summary: str
-    steps: str
-    scale: str
-    tried: str
-    live: Sequence[str]  # where it is escalated already (labels)
-
-
 SEVERITY_CHOICES = tuple(Choice(s.value, SEVERITY_LABELS[s]) for s in Severity)
 
 
@@ -190,13 +166,6 @@ def build_escalation_modal(
     )
 
 
-@dataclass(frozen=True)
-class EngineeringReplyForm:
-    ticket_id: int
-    ref: str
-    escalations: Sequence[Choice]  # the live engineering escalations
-
-
 def build_engineering_reply_modal(
     form: EngineeringReplyForm, *, private_metadata: str, initial: str, max_reply: int
 ) -> dict[str, Any]:
@@ -210,15 +179,6 @@ def build_engineering_reply_modal(
         ids=ActionId,
         blocks=BlockId,
     )
-
-
-@dataclass(frozen=True)
-class DeEscalateForm:
-    ticket_id: int
-    ref: str
-    escalations: Sequence[Choice]  # the live escalations, all chosen at first
-    second_line: bool  # one of them is the second line: the note is what first line reads
-    checked: Sequence[str]  # the values ticked when the form opens
 
 
 def build_de_escalate_modal(

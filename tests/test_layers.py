@@ -202,8 +202,6 @@ ALLOWED_ANYWAY = frozenset({"bot.config"})
 KNOWN_AGAINST_THE_DIRECTION = frozenset(
     {
         ("workflows.deflection", "templates.knowledge"),
-        ("workflows.escalation", "templates.cards"),
-        ("workflows.escalation", "templates.escalation"),
         ("workflows.merging", "templates.merging"),
         ("workflows.reports", "templates.reports"),
         ("workflows.schedule", "templates.reports"),

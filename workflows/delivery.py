@@ -128,6 +128,7 @@ class Wording(StrEnum):
     CSAT = "csat"  # why a press on a survey recorded nothing
     FEATURE_REQUEST = "feature_request"  # why a press on the board changed nothing
     KB = "kb"  # what one person is told about a knowledge-base action
+    ESCALATION = "escalation"  # why a press on an escalation card did nothing
     EDIT = "edit"  # why Edit, Internal note or an escalation did nothing
 
 

@@ -21,15 +21,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import Escalation, EscalationMessage, Ticket, TicketNote
 from storage.repositories import EscalationRepository, NoteRepository, TicketRepository
-from templates.cards import describe_scale
-from templates.escalation import (
-    Choice,
-    DeEscalateForm,
-    EngineeringReplyForm,
-    EscalationForm,
-    escalation_refusal,
-    target_label,
-)
 from workflows.agents import is_agent, pick_assignee, queue_agents
 from workflows.clock import slack_ts_to_datetime
 from workflows.customers import ReplyResult
@@ -45,6 +36,14 @@ from workflows.delivery import (
 )
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest, may_open, refusal_for
+from workflows.escalation_forms import (
+    Choice,
+    DeEscalateForm,
+    EngineeringReplyForm,
+    EscalationForm,
+    describe_scale,
+    target_label,
+)
 from workflows.intake import SlackMessage
 from workflows.triage import (
     Refusal,
@@ -364,7 +363,7 @@ def escalate_by_reaction(
             session,
             desk,
             user,
-            escalation_refusal("not_escalated", ref=ticket.ref, error=problem),
+            Notice(Wording.ESCALATION, "not_escalated", {"ref": ticket.ref, "error": problem}),
             ticket,
             channel=channel,
         )
@@ -802,7 +801,8 @@ def _refuse_step(
     escalation: Escalation | None,
     channel: str | None,
 ) -> StepResult:
-    message = escalation_refusal(refusal.value, ref=escalation.ticket.ref if escalation else "")
+    ref = escalation.ticket.ref if escalation else ""
+    message = Notice(Wording.ESCALATION, refusal.value, {"ref": ref})
     thread_ts = escalation.card_ts if escalation else None
     tell_privately(
         session,

@@ -28,6 +28,7 @@ from templates.edit_modal import edit_refusal
 from templates.escalation import (
     engineering_thread_message,
     escalation_card,
+    escalation_refusal,
     escalation_room_message,
 )
 from templates.feature_requests import feature_request_notice
@@ -67,6 +68,7 @@ WORDINGS: dict[Wording, Callable[..., dict[str, Any]]] = {
     Wording.DESK: desk_answer,
     Wording.REFUSAL: refusal_notice,
     Wording.EDIT: edit_refusal,
+    Wording.ESCALATION: escalation_refusal,
     Wording.CSAT: csat_notice,
     Wording.FEATURE_REQUEST: feature_request_notice,
     Wording.KB: kb_notice,
