@@ -202,7 +202,6 @@ ALLOWED_ANYWAY = frozenset({"bot.config"})
 KNOWN_AGAINST_THE_DIRECTION = frozenset(
     {
         ("workflows.deflection", "templates.knowledge"),
-        ("workflows.merging", "templates.merging"),
         ("workflows.reports", "templates.reports"),
         ("workflows.schedule", "templates.reports"),
         ("workflows.sla", "templates.sla"),

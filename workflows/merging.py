@@ -26,15 +26,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import Ticket, TicketMessage
 from storage.repositories import EscalationRepository, TicketRepository
-from templates.merging import (
-    MAX_OPTIONS,
-    MergeCandidate,
-    MergeForm,
-    SplitCandidate,
-    SplitForm,
-    merge_error,
-    split_error,
-)
 from workflows.agents import is_agent
 from workflows.delivery import (
     open_customer_thread,
@@ -46,6 +37,15 @@ from workflows.delivery import (
 from workflows.desk import Desk
 from workflows.editing import Form, ModalRequest, refusal_for
 from workflows.intake import MAX_DESCRIPTION
+from workflows.merge_forms import (
+    MAX_OPTIONS,
+    MergeCandidate,
+    MergeForm,
+    SplitCandidate,
+    SplitForm,
+    merge_error,
+    split_error,
+)
 from workflows.rules import add_tags, route_ticket
 from workflows.sla import plan as plan_sla
 from workflows.triage import Refusal, mark_escalated
