@@ -204,7 +204,6 @@ KNOWN_AGAINST_THE_DIRECTION = frozenset(
         ("workflows.deflection", "templates.knowledge"),
         ("workflows.reports", "templates.reports"),
         ("workflows.schedule", "templates.reports"),
-        ("workflows.sla", "templates.sla"),
         ("workflows.sla_digest", "templates.sla"),
     }
 )

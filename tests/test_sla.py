@@ -24,7 +24,7 @@ from bot.config import DeskConfig, parse_config
 from storage.db import SessionFactory, create_session_factory
 from storage.models import OutboxMessage, SlaAlert, Ticket, TicketEvent
 from templates.cards import build_ticket_card
-from tests.conftest import TEST_CONFIG, run_together
+from tests.conftest import TEST_CONFIG, as_told, run_together
 from workflows.agents import set_away
 from workflows.clock import ManualClock, datetime_to_slack_ts
 from workflows.delivery import Purpose
@@ -219,7 +219,7 @@ def said(sf: SessionFactory) -> list[tuple[str, str]]:
         ).all()
         for row in rows:
             assert row.method == "chat.postMessage"
-        return [(row.payload["channel"], row.payload["text"]) for row in rows]
+        return [(row.payload["channel"], row.payload["text"]) for row in as_told(rows)]
 
 
 def refs(text: str) -> list[int]:
@@ -1034,10 +1034,12 @@ def test_alerts_of_one_sweep_are_grouped_per_channel_and_person(
     with sf.begin() as session:
         payloads = [
             row.payload
-            for row in session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == Purpose.SLA_ALERT)
-                .order_by(OutboxMessage.id)
+            for row in as_told(
+                session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.purpose == Purpose.SLA_ALERT)
+                    .order_by(OutboxMessage.id)
+                ).all()
             )
         ]
     # The header and one section per ticket; the channel hears "SLA alerts", people "Your

@@ -128,6 +128,7 @@ class Wording(StrEnum):
     CSAT = "csat"  # why a press on a survey recorded nothing
     FEATURE_REQUEST = "feature_request"  # why a press on the board changed nothing
     KB = "kb"  # what one person is told about a knowledge-base action
+    SLA_ALERT = "sla_alert"  # a sweep's warnings and breaches, as of the sweep
     ESCALATION = "escalation"  # why a press on an escalation card did nothing
     EDIT = "edit"  # why Edit, Internal note or an escalation did nothing
 
@@ -427,7 +428,7 @@ def post_ephemeral(
     now: datetime,
     thread_ts: str | None = None,
 ) -> OutboxMessage:
-    payload = {"channel": channel, "user": user, **_said(message)}
+    payload = {"channel": channel, "user": user, **said(message)}
     if thread_ts:
         payload["thread_ts"] = thread_ts
     return OutboxRepository(session).enqueue(
@@ -440,11 +441,11 @@ def post_direct(
 ) -> OutboxMessage:
     """A message in the app's DM with a person (chat.postMessage to a user ID opens it)."""
     return OutboxRepository(session).enqueue(
-        "chat.postMessage", {"channel": user, **_said(message)}, now=now, purpose=Purpose.NOTICE
+        "chat.postMessage", {"channel": user, **said(message)}, now=now, purpose=Purpose.NOTICE
     )
 
 
-def _said(message: dict[str, Any] | Notice) -> dict[str, Any]:
+def said(message: dict[str, Any] | Notice) -> dict[str, Any]:
     if isinstance(message, Notice):
         return {
             NOTICE_KEY: {

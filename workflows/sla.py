@@ -22,18 +22,18 @@ one sweep are grouped: one message in the alert channel, one DM per person.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from storage.models import SlaAlert, Ticket
 from storage.repositories import AgentRepository, OutboxRepository, SlaRepository, TicketRepository
-from templates.sla import sla_alert_message
 from workflows.agents import queue_agents
 from workflows.business_time import AROUND_THE_CLOCK, BusinessCalendar
-from workflows.delivery import Purpose, refresh_card
+from workflows.delivery import Notice, Purpose, Wording, refresh_card, said
 from workflows.desk import Desk
 from workflows.sla_state import STOPPED_STATUSES, settle, thresholds
 from workflows.vocabulary import SLA_RUNNING_STATUSES, AlertLevel, EventKind, SlaTarget
@@ -260,10 +260,9 @@ def _announce(session: Session, desk: Desk, alerts: list[Alert], *, now: datetim
     sent = 0
     channel = desk.config.sla_alert_channel
     if channel:
-        message = sla_alert_message(alerts, now=now, tz=desk.config.tz, personal=False)
         outbox.enqueue(
             "chat.postMessage",
-            {"channel": channel, **message, "unfurl_links": False},
+            {"channel": channel, **_alert_notice(alerts, now=now, desk=desk, personal=False)},
             now=now,
             purpose=Purpose.SLA_ALERT,
         )
@@ -282,12 +281,24 @@ def _announce(session: Session, desk: Desk, alerts: list[Alert], *, now: datetim
         for person in people:
             by_person[person].append(alert)
     for person, theirs in by_person.items():
-        message = sla_alert_message(theirs, now=now, tz=desk.config.tz, personal=True)
         outbox.enqueue(
             "chat.postMessage",
-            {"channel": person, **message, "unfurl_links": False},
+            {"channel": person, **_alert_notice(theirs, now=now, desk=desk, personal=True)},
             now=now,
             purpose=Purpose.SLA_ALERT,
         )
         sent += 1
     return sent
+
+
+def _alert_notice(
+    alerts: Sequence[Alert], *, now: datetime, desk: Desk, personal: bool
+) -> dict[str, Any]:
+    """A sweep's alerts as facts, worded when sent, as of the sweep (`now`)."""
+    facts = {
+        "alerts": [{**asdict(alert), "due_at": alert.due_at.isoformat()} for alert in alerts],
+        "now": now.isoformat(),
+        "timezone": desk.config.timezone,
+        "personal": personal,
+    }
+    return said(Notice(Wording.SLA_ALERT, facts=facts))

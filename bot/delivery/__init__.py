@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ from templates.home import build_home_view, desk_answer
 from templates.knowledge import kb_notice
 from templates.merging import customer_thread_message
 from templates.notices import already_a_ticket, card_moved, refusal_notice, ticket_notice
+from templates.sla import sla_alert_message
 from workflows.clock import Clock, slack_ts_to_datetime
 from workflows.delivery import (
     CHANNEL_UNREACHABLE,
@@ -59,7 +61,8 @@ from workflows.delivery import (
 from workflows.desk import Desk
 from workflows.home import home_for
 from workflows.rules import route_ticket
-from workflows.vocabulary import EventKind
+from workflows.sla import Alert
+from workflows.vocabulary import AlertLevel, EventKind, SlaTarget
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +137,25 @@ def _worded(notice: dict[str, Any]) -> dict[str, Any]:
     wording, name, facts = Wording(notice["wording"]), notice["name"], notice["facts"]
     if wording == Wording.ALREADY_A_TICKET:
         return already_a_ticket(**facts)
+    if wording == Wording.SLA_ALERT:
+        alerts = [
+            Alert(
+                **{
+                    **alert,
+                    "target": SlaTarget(alert["target"]),
+                    "level": AlertLevel(alert["level"]),
+                    "due_at": datetime.fromisoformat(alert["due_at"]),
+                }
+            )
+            for alert in facts["alerts"]
+        ]
+        message = sla_alert_message(
+            alerts,
+            now=datetime.fromisoformat(facts["now"]),
+            tz=ZoneInfo(facts["timezone"]),
+            personal=facts["personal"],
+        )
+        return {**message, "unfurl_links": False}
     return WORDINGS[wording](name, **facts)
 
 
@@ -195,7 +217,7 @@ class DeliveryHooks:
             return deflection.prepare_call(session, self.config, row)
         if row.purpose in FEATURE_REQUEST_PURPOSES:
             return feature_requests.prepare_call(session, self.config, row)
-        if row.purpose == Purpose.NOTICE and NOTICE_KEY in row.payload:
+        if NOTICE_KEY in row.payload:
             return SlackCall(row.method, as_sent(row.payload))
         if row.purpose not in _RENDERED:
             return SlackCall(row.method, _sendable(row.payload))
