@@ -38,7 +38,7 @@ from templates.knowledge import kb_notice
 from templates.merging import customer_thread_message
 from templates.notices import already_a_ticket, card_moved, refusal_notice, ticket_notice
 from templates.sla import sla_alert_message
-from workflows.clock import Clock, slack_ts_to_datetime
+from workflows.clock import Clock, ManualClock, slack_ts_to_datetime
 from workflows.delivery import (
     CHANNEL_UNREACHABLE,
     CUSTOMER_NOTICES,
@@ -207,7 +207,7 @@ class DeliveryHooks:
                 {
                     "user_id": user,
                     "view": build_home_view(
-                        home_for(session, Desk(self.config, _FixedClock(self.clock.now())), user)
+                        home_for(session, Desk(self.config, ManualClock(self.clock.now())), user)
                     ),
                 },
             )
@@ -683,13 +683,3 @@ class DeliveryHooks:
             return SlackCall("conversations.replies", payload)
         logger.warning("ticket %s: its source message was not found", ticket.ref)
         return None
-
-
-class _FixedClock:
-    """The dispatcher's moment, for a Home rendered as of the time it is sent."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
